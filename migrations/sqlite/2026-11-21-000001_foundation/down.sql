@@ -1,0 +1,6 @@
+DROP TABLE audit_events;
+DROP TABLE sessions;
+DROP TABLE users;
+DROP TABLE setup_tokens;
+DROP TABLE installation;
+DROP TABLE organizations;

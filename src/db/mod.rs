@@ -1,0 +1,304 @@
+//! One connection type over both engines, a pool that hands out ready-to-use connections, and
+//! the embedded migrations of each engine.
+//!
+//! The engine is chosen from the database URL's scheme, never by trial: `sqlite:` (or a bare
+//! path) is the embedded default, `postgres://`/`postgresql://` is PostgreSQL.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Arbitrary constant naming the advisory lock that serialises migrations between instances.
+const MIGRATION_LOCK_KEY: i64 = 0x4b65_7968_6f6c_6465;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// A validated database URL.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    engine: Engine,
+    /// For SQLite the file path; for PostgreSQL the whole URL.
+    target: String,
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.display())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn sqlite_file(path: PathBuf) -> Self {
+        Self {
+            engine: Engine::Sqlite,
+            target: path.to_string_lossy().into_owned(),
+        }
+    }
+
+    /// `Err` carries what is accepted, for the configuration error.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let accepted =
+            "postgres://USER@HOST:PORT/DATABASE, or sqlite://PATH (a file path)".to_string();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            let url = url::Url::parse(raw).map_err(|_| accepted.clone())?;
+            if url.host_str().is_none() && !raw.contains("host=") {
+                return Err(accepted);
+            }
+            return Ok(Self {
+                engine: Engine::Postgres,
+                target: raw.to_string(),
+            });
+        }
+        let path = if let Some(rest) = raw.strip_prefix("sqlite://") {
+            rest
+        } else if let Some(rest) = raw.strip_prefix("sqlite:") {
+            rest
+        } else if raw.contains("://") {
+            return Err(accepted);
+        } else {
+            raw
+        };
+        if path.is_empty() || path == ":memory:" || path.starts_with("file:") {
+            // An in-memory database would vanish between pooled connections.
+            return Err(accepted);
+        }
+        Ok(Self::sqlite_file(PathBuf::from(path)))
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.engine == Engine::Sqlite
+    }
+
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        self.is_sqlite().then(|| Path::new(&self.target))
+    }
+
+    /// The URL as the libraries want it (contains a password if the URL has one).
+    pub fn as_str(&self) -> &str {
+        &self.target
+    }
+
+    /// The URL for logs and messages: any password is hidden.
+    pub fn display(&self) -> String {
+        match self.engine {
+            Engine::Sqlite => format!("sqlite://{}", self.target),
+            Engine::Postgres => match url::Url::parse(&self.target) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("****"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://(unparseable)".into(),
+            },
+        }
+    }
+
+    /// Opens one connection of the right engine, configured as the pool would.
+    pub fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
+        match self.engine {
+            Engine::Postgres => Ok(DbConnection::Postgres(PgConnection::establish(
+                &self.target,
+            )?)),
+            Engine::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.target)?;
+                // WAL lets readers work while one writer commits; busy_timeout makes writers
+                // queue instead of failing; foreign keys are off by default in SQLite.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 10000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        self.url.connect().map_err(r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        std::thread::panicking()
+    }
+}
+
+pub type DbPool = Pool<ConnectionManager>;
+pub type PooledConn = PooledConnection<ConnectionManager>;
+
+/// The pool and the engine it talks to. Cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: DbPool,
+    engine: Engine,
+}
+
+impl Database {
+    /// Creates the SQLite file's folder if needed, applies pending migrations, opens the pool.
+    pub fn open(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        if let Some(path) = url.sqlite_path()
+            && let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the folder {}", dir.display()))?;
+        }
+        let mut conn = url
+            .connect()
+            .with_context(|| format!("cannot connect to the database {}", url.display()))?;
+        run_migrations(&mut conn)?;
+        drop(conn);
+
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .test_on_check_out(false)
+            .build(ConnectionManager { url: url.clone() })
+            .with_context(|| format!("cannot open a connection pool to {}", url.display()))?;
+        Ok(Self {
+            pool,
+            engine: url.engine(),
+        })
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    pub fn get(&self) -> anyhow::Result<PooledConn> {
+        self.pool
+            .get()
+            .context("no database connection could be had from the pool")
+    }
+
+    /// Runs blocking database work on the blocking thread pool. The connection never crosses an
+    /// `.await`.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<anyhow::Error> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get()
+                .context("no database connection could be had from the pool")?;
+            work(&mut conn)
+        })
+        .await;
+        match joined {
+            Ok(result) => result,
+            Err(join_error) => Err(E::from(
+                anyhow::Error::new(join_error).context("database task failed"),
+            )),
+        }
+    }
+
+    /// Answers whether the database responds at all (for `/healthz`).
+    pub async fn ping(&self) -> bool {
+        self.run(|conn| conn.batch_execute("SELECT 1").context("ping"))
+            .await
+            .is_ok()
+    }
+}
+
+/// Applies pending migrations. On PostgreSQL an advisory lock makes instances that start
+/// together take turns: one migrates, the others wait and then find nothing to do.
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    match conn {
+        DbConnection::Sqlite(c) => {
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(|e| anyhow::anyhow!("{e}"))
+                .context("applying the SQLite migrations")?;
+        }
+        DbConnection::Postgres(c) => {
+            diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .execute(c)
+                .context("taking the migration lock")?;
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| anyhow::anyhow!("{e}"));
+            diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .execute(c)
+                .context("releasing the migration lock")?;
+            result.context("applying the PostgreSQL migrations")?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_comes_from_the_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/kh")
+                .unwrap()
+                .engine(),
+            Engine::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/kh.db")
+                .unwrap()
+                .sqlite_path(),
+            Some(Path::new("data/kh.db"))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("./kh.db").unwrap().sqlite_path(),
+            Some(Path::new("./kh.db"))
+        );
+        assert!(DatabaseUrl::parse("mysql://root@localhost/kh").is_err());
+        assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
+    }
+
+    #[test]
+    fn display_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://kh:hunter2hunter2@db:5432/kh").unwrap();
+        assert!(!url.display().contains("hunter2"));
+    }
+}

@@ -1,0 +1,65 @@
+//! Each model owns its rows and the queries on them. Handlers never build SQL.
+
+pub mod audit;
+pub mod organization;
+pub mod session;
+pub mod user;
+
+pub use audit::{AuditEvent, NewAuditEvent};
+pub use organization::{Installation, Organization, SetupError, SetupToken};
+pub use user::{NewUser, User, UserError};
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+pub(crate) fn is_unique_violation(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
+/// Escapes `%`, `_` and `\` so a search term matches literally inside a LIKE pattern.
+pub(crate) fn like_pattern(term: &str) -> String {
+    let mut pattern = String::with_capacity(term.len() + 2);
+    pattern.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+diesel::define_sql_function! {
+    /// SQL `lower()`, the same on both engines.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+/// One page of a list.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+
+    pub fn has_previous(&self) -> bool {
+        self.page > 1
+    }
+
+    pub fn has_next(&self) -> bool {
+        self.page < self.pages()
+    }
+
+    pub fn offset(page: i64, per_page: i64) -> i64 {
+        (page.max(1) - 1) * per_page
+    }
+}

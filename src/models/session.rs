@@ -1,0 +1,114 @@
+//! Rows of the server-side session store. Keys are stored hashed.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::domain::UserId;
+use crate::schema::sessions;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub user_id: Option<i64>,
+    pub state: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+impl SessionRow {
+    pub fn find(conn: &mut DbConnection, id_hash: &str) -> QueryResult<Option<SessionRow>> {
+        sessions::table
+            .find(id_hash)
+            .select(SessionRow::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(
+        conn: &mut DbConnection,
+        id_hash: &str,
+        user_id: Option<i64>,
+        state: &str,
+        created_at: NaiveDateTime,
+        expires_at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::insert_into(sessions::table)
+            .values((
+                sessions::id.eq(id_hash),
+                sessions::user_id.eq(user_id),
+                sessions::state.eq(state),
+                sessions::created_at.eq(created_at),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+    }
+
+    /// Replaces the state of a live session; 0 rows means it was revoked or expired meanwhile.
+    pub fn update_state(
+        conn: &mut DbConnection,
+        id_hash: &str,
+        user_id: Option<i64>,
+        state: &str,
+        expires_at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(sessions::table.find(id_hash))
+            .set((
+                sessions::user_id.eq(user_id),
+                sessions::state.eq(state),
+                sessions::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+    }
+
+    /// Pushes the idle deadline to `expires_at`, but writes only when the stored deadline is
+    /// older than `unless_after`, so a busy session does not cost a write per request.
+    pub fn extend(
+        conn: &mut DbConnection,
+        id_hash: &str,
+        expires_at: NaiveDateTime,
+        unless_after: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            sessions::table
+                .filter(sessions::id.eq(id_hash))
+                .filter(sessions::expires_at.lt(unless_after)),
+        )
+        .set(sessions::expires_at.eq(expires_at))
+        .execute(conn)
+    }
+
+    pub fn delete(conn: &mut DbConnection, id_hash: &str) -> QueryResult<usize> {
+        diesel::delete(sessions::table.find(id_hash)).execute(conn)
+    }
+
+    /// Ends every session of a person, except optionally the one in use.
+    pub fn delete_for_user(
+        conn: &mut DbConnection,
+        user: UserId,
+        except_id_hash: Option<&str>,
+    ) -> QueryResult<usize> {
+        let query = sessions::table.filter(sessions::user_id.eq(user.0));
+        match except_id_hash {
+            Some(keep) => diesel::delete(query.filter(sessions::id.ne(keep))).execute(conn),
+            None => diesel::delete(query).execute(conn),
+        }
+    }
+
+    /// Removes sessions past their idle deadline or created before `created_before`.
+    pub fn delete_expired(
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        created_before: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::delete(
+            sessions::table.filter(
+                sessions::expires_at
+                    .le(now)
+                    .or(sessions::created_at.lt(created_before)),
+            ),
+        )
+        .execute(conn)
+    }
+}

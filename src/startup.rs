@@ -1,0 +1,236 @@
+//! Builds the application: configuration in, a bound listener and a running server out.
+//! Tests build it on port 0 and talk to it over HTTP.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_web::body::MessageBody;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::config::Config;
+use crate::db::Database;
+use crate::errors::AppError;
+use crate::models::session::SessionRow;
+use crate::models::{Installation, SetupToken};
+use crate::security::{csrf, headers, tokens};
+use crate::state::AppState;
+use crate::vault::{MasterKey, MasterKeyOrigin};
+use crate::web::session_store::DatabaseSessionStore;
+use crate::{routes, static_files};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Arc<AppState>,
+    setup_link: Option<String>,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(mut config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let (master_key, origin) = MasterKey::load(&config.master_key)?;
+        if origin == MasterKeyOrigin::CreatedFile
+            && let crate::config::MasterKeySource::File { path, .. } = &config.master_key
+        {
+            tracing::warn!(
+                path = %path.display(),
+                "created a new master key file; back it up: without it the vault cannot be opened"
+            );
+        }
+
+        let url = config.database.clone();
+        let pool_size = config.database_pool_size;
+        let db = tokio::task::spawn_blocking(move || Database::open(&url, pool_size))
+            .await
+            .context("opening the database")??;
+        tracing::info!(database = %config.database.display(), "database ready");
+
+        let listener = TcpListener::bind(config.listen)
+            .with_context(|| format!("cannot listen on {} (KEYHOLDER_LISTEN)", config.listen))?;
+        let port = listener.local_addr()?.port();
+        if config.listen.port() == 0 && config.public_url.port() == Some(0) {
+            // Port 0 asks the system for a free port; links must name the one it gave.
+            let _ = config.public_url.set_port(Some(port));
+        }
+
+        let setup_link = prepare_setup_link(&db, &config, &clock).await?;
+
+        let cookie_key = Key::from(master_key.derive("session-cookie").as_ref());
+        let store =
+            DatabaseSessionStore::new(db.clone(), clock.clone(), config.session_absolute_timeout);
+        let https = config.is_https();
+        let idle = actix_web::cookie::time::Duration::seconds(
+            i64::try_from(config.session_idle_timeout.as_secs()).unwrap_or(1800),
+        );
+        let workers = config.workers;
+        let state = AppState::new(config, db, clock);
+        let data = web::Data::from(state.clone());
+
+        let server = HttpServer::new(move || {
+            let sessions = SessionMiddleware::builder(store.clone(), cookie_key.clone())
+                .cookie_name(if https {
+                    "__Host-keyholder".to_string()
+                } else {
+                    "keyholder".to_string()
+                })
+                .cookie_secure(https)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Lax)
+                .cookie_path("/".to_string())
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(
+                    BrowserSession::default()
+                        .state_ttl(idle)
+                        .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+                )
+                .build();
+            App::new()
+                .app_data(data.clone())
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .app_data(web::QueryConfig::default().error_handler(|_, _| {
+                    AppError::BadRequest(
+                        "The address has a parameter Keyholder cannot read.".into(),
+                    )
+                    .into()
+                }))
+                .wrap(headers::default_headers(https))
+                .wrap(from_fn(log_request))
+                // Static files need no session: they are served before it is loaded.
+                .configure(static_files::configure)
+                .service(
+                    web::scope("")
+                        .wrap(from_fn(csrf::guard))
+                        .wrap(sessions)
+                        .configure(routes::configure),
+                )
+                .default_service(web::to(not_found))
+        })
+        .workers(workers)
+        .shutdown_timeout(30)
+        .listen(listener)?
+        .run();
+
+        Ok(Self {
+            port,
+            server,
+            state,
+            setup_link,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The one-time setup link, while nobody has set Keyholder up.
+    pub fn setup_link(&self) -> Option<&str> {
+        self.setup_link.as_deref()
+    }
+
+    /// Stops the server (tests use it to simulate a restart).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        self.state.clone()
+    }
+
+    /// Serves until SIGINT/SIGTERM, with housekeeping beside it.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+        let result = self.server.await;
+        housekeeping.abort();
+        result
+    }
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Creates and announces the setup link when the installation has no organization yet.
+async fn prepare_setup_link(
+    db: &Database,
+    config: &Config,
+    clock: &SharedClock,
+) -> anyhow::Result<Option<String>> {
+    let now = clock.now_naive();
+    let token = tokens::random_token(32);
+    let hash = tokens::hash_token(&token);
+    let created = db
+        .run(move |conn| {
+            if Installation::is_set_up(conn)? {
+                return Ok::<_, anyhow::Error>(false);
+            }
+            SetupToken::insert(conn, &hash, now)?;
+            Ok(true)
+        })
+        .await?;
+    if !created {
+        return Ok(None);
+    }
+    let link = config.link(&format!("/setup?token={token}"));
+    // Printed rather than logged: it is for the person at the console, once.
+    println!(
+        "\nKeyholder is not set up yet. Open this link within 24 hours to create your organization \
+         and its owner:\n\n    {link}\n\nOr run: keyholder setup --org NAME --email EMAIL --name NAME\n"
+    );
+    Ok(Some(link))
+}
+
+/// One line per request: method, route pattern (never the raw path, which may carry a token),
+/// status and latency.
+async fn log_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let response = next.call(req).await?;
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "(no route)".into());
+    let status = response.status().as_u16();
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    if status >= 500 {
+        tracing::error!(%method, route, status, latency_ms, "request");
+    } else {
+        tracing::info!(%method, route, status, latency_ms, "request");
+    }
+    Ok(response)
+}
+
+/// Forgets idle throttle keys and deletes expired sessions, once a minute.
+async fn housekeeping(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tick.tick().await;
+        state.login_throttle.forget_idle_keys();
+        let now = state.clock.now_naive();
+        let oldest = now
+            - chrono::Duration::from_std(state.config.session_absolute_timeout)
+                .unwrap_or(chrono::Duration::hours(12));
+        let removed = state
+            .db
+            .run(move |conn| Ok::<_, anyhow::Error>(SessionRow::delete_expired(conn, now, oldest)?))
+            .await;
+        if let Err(error) = removed {
+            tracing::warn!(error = ?error, "could not delete expired sessions");
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! What every handler can reach.
+
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::db::Database;
+use crate::security::throttle::LoginThrottle;
+
+pub struct AppState {
+    pub config: Config,
+    pub db: Database,
+    pub clock: SharedClock,
+    pub login_throttle: LoginThrottle,
+}
+
+pub type SharedState = actix_web::web::Data<AppState>;
+
+impl AppState {
+    pub fn new(config: Config, db: Database, clock: SharedClock) -> Arc<Self> {
+        let login_throttle = LoginThrottle::new(
+            config.login_attempts_per_account,
+            config.login_attempts_per_address,
+        );
+        Arc::new(Self {
+            config,
+            db,
+            clock,
+            login_throttle,
+        })
+    }
+}

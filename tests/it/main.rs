@@ -1,0 +1,12 @@
+//! Keyholder's integration tests: one binary, a module per area. Each test boots the real
+//! application on port 0 with its own database (a SQLite file in a temporary folder, or a fresh
+//! PostgreSQL database when KEYHOLDER_TEST_POSTGRES_URL is set) and drives it over HTTP.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod forms;
+mod setup;
+mod users;
