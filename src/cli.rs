@@ -49,6 +49,9 @@ enum Command {
         #[arg(long)]
         name: String,
     },
+    /// Re-encrypt every stored secret under a new data key. Safe to run while Keyholder
+    /// serves, and to interrupt: running it again finishes the job.
+    RotateKey,
 }
 
 pub fn main() -> ExitCode {
@@ -64,6 +67,7 @@ pub fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Setup { org, email, name } => setup(config, &org, &email, &name),
+        Command::RotateKey => rotate_key(config),
     }
 }
 
@@ -201,6 +205,45 @@ fn setup(config: Config, org: &str, email: &str, name: &str) -> ExitCode {
         }
         Err(error) => {
             eprintln!("keyholder: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn rotate_key(config: Config) -> ExitCode {
+    let result = (|| -> anyhow::Result<crate::vault::rotate::RotationReport> {
+        let db = Database::open(&config.database, 2)?;
+        let mut conn = db.get()?;
+        let has_keys = !crate::models::data_key::DataKeyRow::all(&mut conn)?.is_empty();
+        let (master, _) = crate::vault::MasterKey::load(&config.master_key, !has_keys)?;
+        let now = chrono::Utc::now().naive_utc();
+        let vault = crate::vault::Vault::open(&mut conn, &master, now)?;
+        let report = crate::vault::rotate::rotate(&mut conn, &vault, now, |done| {
+            if done % 1000 == 0 {
+                eprintln!("keyholder: {done} secrets re-encrypted so far");
+            }
+        })?;
+        Ok(report)
+    })();
+    match result {
+        Ok(report) => {
+            println!(
+                "{} data key {}. Re-encrypted {} secret(s); removed {} old key(s) no longer in use.",
+                if report.new_key_created {
+                    "Created"
+                } else {
+                    "Finished rotating to"
+                },
+                report.active_key,
+                report.re_encrypted,
+                report.keys_removed
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!(
+                "keyholder: key rotation stopped: {error:#}. Secrets already re-encrypted stay readable; run the command again to finish."
+            );
             ExitCode::FAILURE
         }
     }

@@ -1,5 +1,6 @@
 //! Keyholder: a self-hosted vault for an organization's privileged and shared credentials.
 
+pub mod access;
 pub mod cli;
 pub mod clock;
 pub mod config;

@@ -59,6 +59,66 @@ diesel::table! {
         detail -> Text,
         client_addr -> Nullable<Text>,
         created_at -> Timestamp,
+        target_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    data_keys (id) {
+        id -> BigInt,
+        key_uid -> Text,
+        wrapped_key -> Binary,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    targets (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        address -> Text,
+        description -> Text,
+        connector -> Text,
+        connector_settings -> Text,
+        connector_secret -> Nullable<Binary>,
+        checkout_type -> Text,
+        exclusive_minutes -> Integer,
+        password_policy -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    target_users (target_id, user_id) {
+        target_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    target_policy_admins (target_id, user_id) {
+        target_id -> BigInt,
+        user_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        target_id -> BigInt,
+        username -> Text,
+        secret -> Binary,
+        notes -> Text,
+        auto_reset -> Bool,
+        owner_user_id -> Nullable<BigInt>,
+        admin_access -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -66,6 +126,13 @@ diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(installation -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(audit_events -> organizations (organization_id));
+diesel::joinable!(targets -> organizations (organization_id));
+diesel::joinable!(target_users -> targets (target_id));
+diesel::joinable!(target_users -> users (user_id));
+diesel::joinable!(accounts -> targets (target_id));
+diesel::joinable!(target_policy_admins -> targets (target_id));
+diesel::joinable!(target_policy_admins -> users (user_id));
+diesel::joinable!(accounts -> users (owner_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -74,4 +141,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     audit_events,
+    data_keys,
+    targets,
+    target_users,
+    target_policy_admins,
+    accounts,
 );

@@ -18,11 +18,12 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::db::Database;
 use crate::errors::AppError;
+use crate::models::data_key::DataKeyRow;
 use crate::models::session::SessionRow;
 use crate::models::{Installation, SetupToken};
 use crate::security::{csrf, headers, tokens};
 use crate::state::AppState;
-use crate::vault::{MasterKey, MasterKeyOrigin};
+use crate::vault::{MasterKey, MasterKeyOrigin, Vault};
 use crate::web::session_store::DatabaseSessionStore;
 use crate::{routes, static_files};
 
@@ -39,22 +40,14 @@ impl Application {
     }
 
     pub async fn build_with_clock(mut config: Config, clock: SharedClock) -> anyhow::Result<Self> {
-        let (master_key, origin) = MasterKey::load(&config.master_key)?;
-        if origin == MasterKeyOrigin::CreatedFile
-            && let crate::config::MasterKeySource::File { path, .. } = &config.master_key
-        {
-            tracing::warn!(
-                path = %path.display(),
-                "created a new master key file; back it up: without it the vault cannot be opened"
-            );
-        }
-
         let url = config.database.clone();
         let pool_size = config.database_pool_size;
         let db = tokio::task::spawn_blocking(move || Database::open(&url, pool_size))
             .await
             .context("opening the database")??;
         tracing::info!(database = %config.database.display(), "database ready");
+
+        let (master_key, vault) = open_vault(&db, &config, &clock).await?;
 
         let listener = TcpListener::bind(config.listen)
             .with_context(|| format!("cannot listen on {} (KEYHOLDER_LISTEN)", config.listen))?;
@@ -74,7 +67,7 @@ impl Application {
             i64::try_from(config.session_idle_timeout.as_secs()).unwrap_or(1800),
         );
         let workers = config.workers;
-        let state = AppState::new(config, db, clock);
+        let state = AppState::new(config, db, clock, vault);
         let data = web::Data::from(state.clone());
 
         let server = HttpServer::new(move || {
@@ -156,6 +149,33 @@ impl Application {
         housekeeping.abort();
         result
     }
+}
+
+/// Loads the master key (creating it only for a database without secrets) and opens the vault
+/// with it, which proves it is the right key.
+async fn open_vault(
+    db: &Database,
+    config: &Config,
+    clock: &SharedClock,
+) -> anyhow::Result<(MasterKey, Arc<Vault>)> {
+    let has_keys = db
+        .run(|conn| Ok::<_, anyhow::Error>(!DataKeyRow::all(conn)?.is_empty()))
+        .await?;
+    let (master_key, origin) = MasterKey::load(&config.master_key, !has_keys)?;
+    if origin == MasterKeyOrigin::CreatedFile
+        && let crate::config::MasterKeySource::File { path, .. } = &config.master_key
+    {
+        tracing::warn!(
+            path = %path.display(),
+            "created a new master key file; back it up: without it the vault cannot be opened"
+        );
+    }
+    let now = clock.now_naive();
+    let wrapping = master_key.clone();
+    let vault = db
+        .run(move |conn| Ok::<_, anyhow::Error>(Vault::open(conn, &wrapping, now)?))
+        .await?;
+    Ok((master_key, Arc::new(vault)))
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -6,18 +6,20 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Database;
 use crate::security::throttle::LoginThrottle;
+use crate::vault::Vault;
 
 pub struct AppState {
     pub config: Config,
     pub db: Database,
     pub clock: SharedClock,
     pub login_throttle: LoginThrottle,
+    pub vault: Arc<Vault>,
 }
 
 pub type SharedState = actix_web::web::Data<AppState>;
 
 impl AppState {
-    pub fn new(config: Config, db: Database, clock: SharedClock) -> Arc<Self> {
+    pub fn new(config: Config, db: Database, clock: SharedClock, vault: Arc<Vault>) -> Arc<Self> {
         let login_throttle = LoginThrottle::new(
             config.login_attempts_per_account,
             config.login_attempts_per_address,
@@ -27,6 +29,7 @@ impl AppState {
             db,
             clock,
             login_throttle,
+            vault,
         })
     }
 }

@@ -20,3 +20,17 @@ macro_rules! id_type {
 
 id_type!(OrganizationId);
 id_type!(UserId);
+id_type!(TargetId);
+id_type!(AccountId);
+
+macro_rules! from_i64 {
+    ($($name:ident),*) => {
+        $(impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                $name(id)
+            }
+        })*
+    };
+}
+
+from_i64!(OrganizationId, UserId, TargetId, AccountId);

@@ -5,13 +5,20 @@ mod email;
 mod ids;
 mod names;
 mod password;
+pub mod password_policy;
 mod role;
+mod target;
 
 pub use email::EmailAddress;
-pub use ids::{OrganizationId, UserId};
+pub use ids::{AccountId, OrganizationId, TargetId, UserId};
 pub use names::{OrganizationName, PersonName};
 pub use password::NewPassword;
+pub use password_policy::PasswordPolicy;
 pub use role::Role;
+pub use target::{
+    AccountNotes, AccountUsername, CheckoutType, Connector, ExclusiveMinutes, TargetAddress,
+    TargetDescription, TargetName,
+};
 
 /// Rejects control characters other than tab/newline and the replacement character that stands
 /// for bytes that were not UTF-8.

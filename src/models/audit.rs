@@ -4,9 +4,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::Page;
 use crate::db::DbConnection;
 use crate::domain::{OrganizationId, UserId};
-use crate::schema::audit_events;
+use crate::schema::{audit_events, targets, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_events)]
@@ -20,6 +21,7 @@ pub struct AuditEvent {
     pub detail: String,
     pub client_addr: Option<String>,
     pub created_at: NaiveDateTime,
+    pub target_id: Option<i64>,
 }
 
 pub struct NewAuditEvent<'a> {
@@ -30,6 +32,8 @@ pub struct NewAuditEvent<'a> {
     pub object_id: Option<i64>,
     pub detail: String,
     pub client_addr: Option<&'a str>,
+    /// The app the event concerns, for the audit filter.
+    pub target_id: Option<i64>,
 }
 
 impl AuditEvent {
@@ -48,9 +52,67 @@ impl AuditEvent {
                 audit_events::detail.eq(&event.detail),
                 audit_events::client_addr.eq(event.client_addr),
                 audit_events::created_at.eq(now),
+                audit_events::target_id.eq(event.target_id),
             ))
             .execute(conn)
             .map(|_| ())
+    }
+
+    /// The organization's events, newest first, filtered; with actor and app names.
+    pub fn search(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        filter: &AuditFilter,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<AuditRow>> {
+        let build = || {
+            let mut query = audit_events::table
+                .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_user_id)))
+                .left_join(targets::table.on(targets::id.nullable().eq(audit_events::target_id)))
+                .filter(audit_events::organization_id.eq(organization.0))
+                .into_boxed();
+            if let Some(actor) = filter.actor {
+                query = query.filter(audit_events::actor_user_id.eq(actor.0));
+            }
+            if let Some(action) = &filter.action {
+                query = query.filter(audit_events::action.eq(action.clone()));
+            }
+            if let Some(target) = filter.target {
+                query = query.filter(audit_events::target_id.eq(target));
+            }
+            if let Some(from) = filter.from {
+                query = query.filter(audit_events::created_at.ge(from));
+            }
+            if let Some(until) = filter.until {
+                query = query.filter(audit_events::created_at.lt(until));
+            }
+            query
+        };
+        let total: i64 = build().count().get_result(conn)?;
+        let rows: Vec<(AuditEvent, Option<String>, Option<String>)> = build()
+            .order(audit_events::id.desc())
+            .limit(per_page)
+            .offset(Page::<AuditRow>::offset(page, per_page))
+            .select((
+                AuditEvent::as_select(),
+                users::name.nullable(),
+                targets::name.nullable(),
+            ))
+            .load(conn)?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|(event, actor_name, target_name)| AuditRow {
+                    event,
+                    actor_name,
+                    target_name,
+                })
+                .collect(),
+            total,
+            page: page.max(1),
+            per_page,
+        })
     }
 
     pub fn latest(
@@ -65,4 +127,49 @@ impl AuditEvent {
             .select(AuditEvent::as_select())
             .load(conn)
     }
+}
+
+/// Filters of the Audit page; `None` means any.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    pub actor: Option<UserId>,
+    pub action: Option<String>,
+    pub target: Option<i64>,
+    pub from: Option<NaiveDateTime>,
+    pub until: Option<NaiveDateTime>,
+}
+
+pub struct AuditRow {
+    pub event: AuditEvent,
+    pub actor_name: Option<String>,
+    pub target_name: Option<String>,
+}
+
+/// Every action Keyholder records, with how the Audit page names it.
+pub const ACTIONS: &[(&str, &str)] = &[
+    ("organization.setup", "Organization set up"),
+    ("user.login", "Signed in"),
+    ("user.login_failed", "Sign-in failed"),
+    ("user.create", "User added"),
+    ("user.update", "User changed"),
+    ("user.disable", "User disabled"),
+    ("user.enable", "User enabled"),
+    ("user.password_changed", "Own password changed"),
+    ("target.create", "App created"),
+    ("target.update", "App changed"),
+    ("target.delete", "App deleted"),
+    ("target.allow_user", "Person allowed on app"),
+    ("target.disallow_user", "Person removed from app"),
+    ("account.create", "Account created"),
+    ("account.update", "Account edited"),
+    ("account.delete", "Account deleted"),
+    ("account.reveal", "Password revealed"),
+];
+
+pub fn action_label(action: &str) -> &str {
+    ACTIONS
+        .iter()
+        .find(|(key, _)| *key == action)
+        .map(|(_, label)| *label)
+        .unwrap_or(action)
 }

@@ -1,12 +1,17 @@
 //! Each model owns its rows and the queries on them. Handlers never build SQL.
 
+pub mod account;
 pub mod audit;
+pub mod data_key;
 pub mod organization;
 pub mod session;
+pub mod target;
 pub mod user;
 
-pub use audit::{AuditEvent, NewAuditEvent};
+pub use account::{Account, AccountError, AccountInput, CredentialRow};
+pub use audit::{AuditEvent, AuditFilter, AuditRow, NewAuditEvent};
 pub use organization::{Installation, Organization, SetupError, SetupToken};
+pub use target::{SortOrder, Target, TargetError, TargetInput, TargetSummary};
 pub use user::{NewUser, User, UserError};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};

@@ -133,6 +133,7 @@ impl Installation {
                         organization.name, owner.email
                     ),
                     client_addr,
+                    target_id: None,
                 },
                 now,
             )?;

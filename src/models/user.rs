@@ -23,18 +23,6 @@ pub struct User {
     pub updated_at: NaiveDateTime,
 }
 
-impl From<i64> for UserId {
-    fn from(id: i64) -> Self {
-        UserId(id)
-    }
-}
-
-impl From<i64> for OrganizationId {
-    fn from(id: i64) -> Self {
-        OrganizationId(id)
-    }
-}
-
 impl From<String> for Role {
     /// The table's CHECK constraint allows only known roles; anything else reads as the least
     /// privileged one.

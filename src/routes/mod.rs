@@ -1,5 +1,8 @@
 //! One module per page. `configure` is the whole URL map.
 
+pub mod accounts;
+pub mod apps;
+pub mod audit;
 pub mod dashboard;
 pub mod health;
 pub mod login;
@@ -26,5 +29,34 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}", web::get().to(users::edit_get))
         .route("/users/{id}", web::post().to(users::edit_post))
         .route("/users/{id}/disable", web::post().to(users::disable))
-        .route("/users/{id}/enable", web::post().to(users::enable));
+        .route("/users/{id}/enable", web::post().to(users::enable))
+        .route("/apps", web::get().to(apps::list))
+        .route("/apps/new", web::get().to(apps::new_get))
+        .route("/apps/new", web::post().to(apps::new_post))
+        .route("/apps/{id}", web::get().to(apps::overview))
+        .route("/apps/{id}/accounts", web::get().to(apps::accounts_tab))
+        .route("/apps/{id}/people", web::post().to(apps::add_person))
+        .route(
+            "/apps/{id}/people/{user}/remove",
+            web::post().to(apps::remove_person),
+        )
+        .route("/apps/{id}/credentials", web::get().to(apps::credentials))
+        .route("/apps/{id}/settings", web::get().to(apps::settings_get))
+        .route("/apps/{id}/settings", web::post().to(apps::settings_post))
+        .route("/apps/{id}/delete", web::get().to(apps::delete_get))
+        .route("/apps/{id}/delete", web::post().to(apps::delete_post))
+        .route("/apps/{id}/accounts/new", web::get().to(accounts::new_get))
+        .route(
+            "/apps/{id}/accounts/new",
+            web::post().to(accounts::new_post),
+        )
+        .route("/accounts/{id}/edit", web::get().to(accounts::edit_get))
+        .route("/accounts/{id}/edit", web::post().to(accounts::edit_post))
+        .route("/accounts/{id}/reveal", web::post().to(accounts::reveal))
+        .route("/accounts/{id}/delete", web::get().to(accounts::delete_get))
+        .route(
+            "/accounts/{id}/delete",
+            web::post().to(accounts::delete_post),
+        )
+        .route("/audit", web::get().to(audit::audit));
 }

@@ -16,6 +16,7 @@ use crate::security::tokens::fill_random;
 
 pub const MASTER_KEY_BYTES: usize = 32;
 
+#[derive(Clone)]
 pub struct MasterKey {
     bytes: Zeroizing<[u8; MASTER_KEY_BYTES]>,
 }
@@ -34,7 +35,12 @@ impl std::fmt::Debug for MasterKey {
 }
 
 impl MasterKey {
-    pub fn load(source: &MasterKeySource) -> anyhow::Result<(Self, MasterKeyOrigin)> {
+    /// Reads the key. A missing key file is created only when `may_create` (a database with
+    /// no encrypted data yet): otherwise a new key would silently lock the old data away.
+    pub fn load(
+        source: &MasterKeySource,
+        may_create: bool,
+    ) -> anyhow::Result<(Self, MasterKeyOrigin)> {
         match source {
             MasterKeySource::Inline(text) => Ok((
                 Self::decode(text).context(
@@ -48,6 +54,14 @@ impl MasterKey {
                 create_if_missing,
             } => {
                 if !path.exists() && *create_if_missing {
+                    if !may_create {
+                        bail!(
+                            "the master key file {} is missing, but this database holds secrets \
+                             encrypted under a master key. Restore the file from your backup (or \
+                             set KEYHOLDER_MASTER_KEY); nothing was changed",
+                            path.display()
+                        );
+                    }
                     let key = Self::generate();
                     key.write_new_file(path)?;
                     return Ok((key, MasterKeyOrigin::CreatedFile));
@@ -115,6 +129,14 @@ impl MasterKey {
         Ok(())
     }
 
+    /// The key that wraps data keys.
+    pub fn wrapping_key(&self) -> Zeroizing<[u8; 32]> {
+        let derived = self.derive("data-key-wrapping");
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&derived[..32]);
+        key
+    }
+
     /// A key for one purpose, derived so that no two purposes share key material.
     pub fn derive(&self, purpose: &str) -> Zeroizing<[u8; 64]> {
         let mut hasher = Sha512::new();
@@ -140,7 +162,7 @@ mod tests {
             path: path.clone(),
             create_if_missing: true,
         };
-        let (created, origin) = MasterKey::load(&source).unwrap();
+        let (created, origin) = MasterKey::load(&source, true).unwrap();
         assert_eq!(origin, MasterKeyOrigin::CreatedFile);
         #[cfg(unix)]
         {
@@ -148,15 +170,20 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let (read, origin) = MasterKey::load(&source).unwrap();
+        let (read, origin) = MasterKey::load(&source, false).unwrap();
         assert_eq!(origin, MasterKeyOrigin::File);
         assert_eq!(*created.encode(), *read.encode());
         assert_ne!(created.derive("a").as_ref(), created.derive("b").as_ref());
+
+        std::fs::remove_file(&path).unwrap();
+        let err = MasterKey::load(&source, false).unwrap_err();
+        assert!(err.to_string().contains("is missing"), "{err}");
+        assert!(!path.exists(), "a missing key is not silently replaced");
     }
 
     #[test]
     fn a_wrong_key_is_refused_with_a_message() {
-        let err = MasterKey::load(&MasterKeySource::Inline("c2hvcnQ=".into())).unwrap_err();
+        let err = MasterKey::load(&MasterKeySource::Inline("c2hvcnQ=".into()), true).unwrap_err();
         assert!(format!("{err:#}").contains("32 bytes"), "{err:#}");
     }
 }

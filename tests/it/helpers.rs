@@ -131,6 +131,16 @@ pub async fn spawn_app(engine: &Engine) -> TestApp {
 
 /// Boots Keyholder with extra configuration variables.
 pub async fn spawn_app_with(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
+    try_spawn_app_with(engine, extra)
+        .await
+        .unwrap_or_else(|e| panic!("application starts: {e:#}"))
+}
+
+/// Boots Keyholder, or says why it would not start.
+pub async fn try_spawn_app_with(
+    engine: &Engine,
+    extra: &[(&str, &str)],
+) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir().expect("temporary folder");
     let (pg, database_url) = match engine {
         Engine::Sqlite => (
@@ -160,14 +170,12 @@ pub async fn spawn_app_with(engine: &Engine, extra: &[(&str, &str)]) -> TestApp 
     }
     let config = Config::from_vars(&vars).expect("test configuration");
     let clock = AdjustableClock::new();
-    let app = Application::build_with_clock(config, std::sync::Arc::new(clock.clone()))
-        .await
-        .expect("application starts");
+    let app = Application::build_with_clock(config, std::sync::Arc::new(clock.clone())).await?;
     let port = app.port();
     let setup_link = app.setup_link().map(str::to_string);
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
-    TestApp {
+    Ok(TestApp {
         address: format!("http://127.0.0.1:{port}"),
         clock,
         setup_link,
@@ -176,7 +184,7 @@ pub async fn spawn_app_with(engine: &Engine, extra: &[(&str, &str)]) -> TestApp 
         handle,
         _dir: dir,
         _pg: pg,
-    }
+    })
 }
 
 /// A response read to the end.
@@ -234,6 +242,60 @@ pub fn first_user_id(html: &str) -> Option<i64> {
         })
 }
 
+/// The id of the account whose row shows `username` (from its edit link).
+pub fn account_id_for(html: &str, username: &str) -> Option<i64> {
+    let at = html.find(&format!("<strong>{username}</strong>"))?;
+    let rest = &html[at..];
+    let marker = "/accounts/";
+    let start = rest.find(marker)? + marker.len();
+    let digits: String = rest[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+/// The revealed password on a reveal page, with HTML escapes undone.
+pub fn revealed_password(html: &str) -> Option<String> {
+    let marker = "<code id=\"secret\" class=\"secret\">";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find("</code>")? + start;
+    Some(unescape(&html[start..end]))
+}
+
+/// Undoes askama's HTML escaping.
+pub fn unescape(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let Some(end) = tail.find(';') else {
+            out.push_str(tail);
+            return out;
+        };
+        let entity = &tail[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ => entity
+                .strip_prefix('#')
+                .and_then(|n| n.parse::<u32>().ok())
+                .and_then(char::from_u32),
+        };
+        match decoded {
+            Some(c) => out.push(c),
+            None => out.push_str(&tail[..=end]),
+        }
+        rest = &tail[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// One browser: its own cookie jar, no automatic redirects.
 #[derive(Clone)]
 pub struct Browser {
@@ -287,6 +349,16 @@ impl Browser {
         self.post(action, &all).await
     }
 
+    /// Presses Reveal on an account (a POST with this browser's token).
+    pub async fn reveal(&self, account: i64) -> Page {
+        let token = self.get("/").await.csrf();
+        self.post(
+            &format!("/accounts/{account}/reveal"),
+            &[("csrf_token", &token)],
+        )
+        .await
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.submit(
             "/login",
@@ -333,17 +405,107 @@ impl TestApp {
 
     /// Starts another server on the same database and data folder (a restart after `stop`).
     pub async fn restart(&self) -> TestApp {
-        let mut again = spawn_app_with(
-            &Engine::Sqlite,
-            &[
-                ("DATABASE_URL", &self.database_url),
-                ("KEYHOLDER_DATA_DIR", &self.data_dir.display().to_string()),
-            ],
-        )
-        .await;
+        self.try_restart(&[])
+            .await
+            .unwrap_or_else(|e| panic!("restart: {e:#}"))
+    }
+
+    /// A restart with extra settings, or why it would not start.
+    pub async fn try_restart(&self, extra: &[(&str, &str)]) -> anyhow::Result<TestApp> {
+        let data_dir = self.data_dir.display().to_string();
+        let mut vars = vec![
+            ("DATABASE_URL", self.database_url.as_str()),
+            ("KEYHOLDER_DATA_DIR", data_dir.as_str()),
+        ];
+        vars.extend_from_slice(extra);
+        let mut again = try_spawn_app_with(&Engine::Sqlite, &vars).await?;
         again.database_url = self.database_url.clone();
         again.data_dir = self.data_dir.clone();
-        again
+        Ok(again)
+    }
+
+    /// A direct database connection, for what a browser cannot check or arrange.
+    pub fn db(&self) -> keyholder::db::DbConnection {
+        keyholder::db::DatabaseUrl::parse(&self.database_url)
+            .unwrap()
+            .connect()
+            .unwrap()
+    }
+
+    /// Creates an app through Create target; returns its id.
+    pub async fn create_target(&self, admin: &Browser, name: &str, extra: &[(&str, &str)]) -> i64 {
+        let mut fields: Vec<(&str, &str)> = vec![
+            ("name", name),
+            ("address", "db.example.com:5432"),
+            ("description", "A test system"),
+            ("connector", "vault"),
+            ("checkout_type", "exclusive"),
+            ("exclusive_minutes", "60"),
+            ("policy_length", "20"),
+            ("policy_lower", "on"),
+            ("policy_lower_min", "1"),
+            ("policy_upper", "on"),
+            ("policy_upper_min", "1"),
+            ("policy_digits", "on"),
+            ("policy_digits_min", "1"),
+            ("policy_symbols", "on"),
+            ("policy_symbols_min", "1"),
+            ("policy_excluded", ""),
+        ];
+        for (k, v) in extra {
+            match fields.iter_mut().find(|(name, _)| name == k) {
+                Some(field) => field.1 = v,
+                None => fields.push((k, v)),
+            }
+        }
+        let page = admin.submit("/apps/new", "/apps/new", &fields).await;
+        page.assert_redirects_to("/apps/");
+        let location = page.location.unwrap();
+        location
+            .trim_start_matches("/apps/")
+            .trim_end_matches("/accounts")
+            .parse()
+            .expect("target id in the redirect")
+    }
+
+    /// Creates a shared account with a typed password; returns its id.
+    pub async fn create_shared_account(
+        &self,
+        admin: &Browser,
+        target: i64,
+        username: &str,
+        password: &str,
+    ) -> i64 {
+        let page = admin
+            .submit(
+                &format!("/apps/{target}/accounts/new?kind=shared"),
+                &format!("/apps/{target}/accounts/new"),
+                &[
+                    ("kind", "shared"),
+                    ("username", username),
+                    ("password_mode", "type"),
+                    ("password", password),
+                    ("password_confirm", password),
+                    ("notes", ""),
+                    ("auto_reset", "on"),
+                ],
+            )
+            .await;
+        page.assert_redirects_to(&format!("/apps/{target}/accounts"));
+        let tab = admin.get(&format!("/apps/{target}/accounts")).await;
+        account_id_for(&tab.body, username).expect("the new account on the Accounts tab")
+    }
+
+    /// Allows the person with `email` to use the target's shared accounts.
+    pub async fn allow(&self, admin: &Browser, target: i64, email: &str) {
+        admin
+            .submit(
+                &format!("/apps/{target}/accounts"),
+                &format!("/apps/{target}/people"),
+                &[("email", email)],
+            )
+            .await
+            .assert_redirects_to(&format!("/apps/{target}/accounts"));
     }
 
     pub fn browser(&self) -> Browser {

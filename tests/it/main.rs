@@ -5,8 +5,10 @@
 
 mod helpers;
 
+mod apps;
 mod auth;
 mod cli;
 mod forms;
 mod setup;
 mod users;
+mod vault;

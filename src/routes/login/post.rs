@@ -87,6 +87,7 @@ pub async fn post(
                                 object_id: Some(id.0),
                                 detail: "Wrong password".into(),
                                 client_addr: Some(&client),
+                                target_id: None,
                             },
                             now,
                         )?;
@@ -126,6 +127,7 @@ pub async fn post(
                     object_id: Some(id.0),
                     detail: "Signed in".into(),
                     client_addr: Some(&client),
+                    target_id: None,
                 },
                 now,
             )?;

@@ -71,6 +71,7 @@ pub async fn post(
                         object_id: Some(id.0),
                         detail: "Changed own password; other sessions signed out".into(),
                         client_addr: Some(&client),
+                        target_id: None,
                     },
                     now,
                 )

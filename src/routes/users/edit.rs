@@ -136,6 +136,7 @@ pub async fn edit_post(
                             object_id: Some(person_id.0),
                             detail: changes.join("; "),
                             client_addr: Some(&client),
+                            target_id: None,
                         },
                         now,
                     )?;

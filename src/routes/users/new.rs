@@ -110,6 +110,7 @@ pub async fn new_post(
                             role.as_str()
                         ),
                         client_addr: Some(&client),
+                        target_id: None,
                     },
                     now,
                 )?;

@@ -76,6 +76,7 @@ async fn set_disabled(
                             person_name
                         ),
                         client_addr: Some(&client),
+                        target_id: None,
                     },
                     now,
                 )?;

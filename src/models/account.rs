@@ -1,0 +1,316 @@
+//! Accounts (credentials) on a target: shared ones belong to the organization, personal ones
+//! to the person who stored them. The secret is always encrypted, bound to its row.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use zeroize::Zeroizing;
+
+use super::{Page, is_unique_violation, like_pattern, lower};
+use crate::db::DbConnection;
+use crate::domain::{AccountId, AccountNotes, AccountUsername, OrganizationId, TargetId, UserId};
+use crate::schema::{accounts, users};
+use crate::vault::{SecretSlot, Vault, VaultError};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct Account {
+    #[diesel(deserialize_as = i64)]
+    pub id: AccountId,
+    #[diesel(deserialize_as = i64)]
+    pub organization_id: OrganizationId,
+    #[diesel(deserialize_as = i64)]
+    pub target_id: TargetId,
+    pub username: String,
+    pub secret: Vec<u8>,
+    pub notes: String,
+    pub auto_reset: bool,
+    pub owner_user_id: Option<i64>,
+    pub admin_access: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A row of the Credentials list: the account and its owner's name and email, if personal.
+pub struct CredentialRow {
+    pub account: Account,
+    pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
+}
+
+pub struct AccountInput {
+    pub username: AccountUsername,
+    pub notes: AccountNotes,
+    pub auto_reset: bool,
+    /// `None` for a shared account.
+    pub owner: Option<UserId>,
+    pub admin_access: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("this app already has a shared account with this username")]
+    UsernameTaken,
+    #[error("you already have a credential for this app")]
+    AlreadyHasCredential,
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+pub fn secret_slot(id: AccountId) -> SecretSlot {
+    SecretSlot::new("accounts", id.0, "secret")
+}
+
+impl Account {
+    pub fn is_shared(&self) -> bool {
+        self.owner_user_id.is_none()
+    }
+
+    /// Shared accounts are always Managed; a personal one when its owner allowed admin access.
+    pub fn is_managed(&self) -> bool {
+        self.is_shared() || self.admin_access
+    }
+
+    pub fn is_owned_by(&self, user: UserId) -> bool {
+        self.owner_user_id == Some(user.0)
+    }
+
+    pub fn find_in_organization(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        id: AccountId,
+    ) -> QueryResult<Option<Account>> {
+        accounts::table
+            .filter(accounts::id.eq(id.0))
+            .filter(accounts::organization_id.eq(organization.0))
+            .select(Account::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn shared_of(conn: &mut DbConnection, target: TargetId) -> QueryResult<Vec<Account>> {
+        accounts::table
+            .filter(accounts::target_id.eq(target.0))
+            .filter(accounts::owner_user_id.is_null())
+            .order(lower(accounts::username).asc())
+            .select(Account::as_select())
+            .load(conn)
+    }
+
+    pub fn personal_of(
+        conn: &mut DbConnection,
+        target: TargetId,
+        owner: UserId,
+    ) -> QueryResult<Option<Account>> {
+        accounts::table
+            .filter(accounts::target_id.eq(target.0))
+            .filter(accounts::owner_user_id.eq(owner.0))
+            .select(Account::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Every credential of a target, shared first, matching `term` in username or owner.
+    pub fn credentials_of(
+        conn: &mut DbConnection,
+        target: TargetId,
+        term: &str,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<CredentialRow>> {
+        let pattern = like_pattern(term.trim());
+        let filtered = || {
+            accounts::table
+                .left_join(users::table)
+                .filter(accounts::target_id.eq(target.0))
+                .filter(
+                    lower(accounts::username)
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(users::name.nullable().assume_not_null())
+                            .like(pattern.clone())
+                            .escape('\\')
+                            .and(users::id.nullable().is_not_null()))
+                        .or(users::email
+                            .nullable()
+                            .assume_not_null()
+                            .like(pattern.clone())
+                            .escape('\\')
+                            .and(users::id.nullable().is_not_null())),
+                )
+        };
+        let total: i64 = filtered().count().get_result(conn)?;
+        let rows: Vec<(Account, Option<String>, Option<String>)> = filtered()
+            .order((
+                accounts::owner_user_id.is_not_null(),
+                lower(accounts::username).asc(),
+                accounts::id.asc(),
+            ))
+            .limit(per_page)
+            .offset(Page::<CredentialRow>::offset(page, per_page))
+            .select((
+                Account::as_select(),
+                users::name.nullable(),
+                users::email.nullable(),
+            ))
+            .load(conn)?;
+        Ok(Page {
+            items: rows
+                .into_iter()
+                .map(|(account, owner_name, owner_email)| CredentialRow {
+                    account,
+                    owner_name,
+                    owner_email,
+                })
+                .collect(),
+            total,
+            page: page.max(1),
+            per_page,
+        })
+    }
+
+    /// Creates the account and stores its secret encrypted, in one transaction.
+    pub fn create(
+        conn: &mut DbConnection,
+        vault: &Vault,
+        organization: OrganizationId,
+        target: TargetId,
+        input: &AccountInput,
+        password: &str,
+        now: NaiveDateTime,
+    ) -> Result<Account, AccountError> {
+        conn.transaction(|conn| {
+            let id: i64 = diesel::insert_into(accounts::table)
+                .values((
+                    accounts::organization_id.eq(organization.0),
+                    accounts::target_id.eq(target.0),
+                    accounts::username.eq(input.username.as_str()),
+                    // Replaced below: the ciphertext is bound to the row id.
+                    accounts::secret.eq(Vec::<u8>::new()),
+                    accounts::notes.eq(input.notes.as_str()),
+                    accounts::auto_reset.eq(input.auto_reset),
+                    accounts::owner_user_id.eq(input.owner.map(|u| u.0)),
+                    accounts::admin_access.eq(input.owner.is_none() || input.admin_access),
+                    accounts::created_at.eq(now),
+                    accounts::updated_at.eq(now),
+                ))
+                .returning(accounts::id)
+                .get_result(conn)
+                .map_err(|e| unique_error(e, input.owner.is_some()))?;
+            let id = AccountId(id);
+            let sealed = vault.encrypt(conn, password, secret_slot(id))?;
+            diesel::update(accounts::table.find(id.0))
+                .set(accounts::secret.eq(sealed))
+                .execute(conn)?;
+            accounts::table
+                .find(id.0)
+                .select(Account::as_select())
+                .first(conn)
+                .map_err(AccountError::from)
+        })
+    }
+
+    /// Changes the account's details and, when given, its password.
+    pub fn update(
+        conn: &mut DbConnection,
+        vault: &Vault,
+        account: &Account,
+        input: &AccountInput,
+        new_password: Option<&str>,
+        now: NaiveDateTime,
+    ) -> Result<(), AccountError> {
+        conn.transaction(|conn| {
+            diesel::update(accounts::table.find(account.id.0))
+                .set((
+                    accounts::username.eq(input.username.as_str()),
+                    accounts::notes.eq(input.notes.as_str()),
+                    accounts::auto_reset.eq(input.auto_reset),
+                    accounts::admin_access.eq(account.is_shared() || input.admin_access),
+                    accounts::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .map_err(|e| unique_error(e, !account.is_shared()))?;
+            if let Some(password) = new_password {
+                let sealed = vault.encrypt(conn, password, secret_slot(account.id))?;
+                diesel::update(accounts::table.find(account.id.0))
+                    .set(accounts::secret.eq(sealed))
+                    .execute(conn)?;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn set_admin_access(
+        conn: &mut DbConnection,
+        id: AccountId,
+        allowed: bool,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(id.0))
+                .filter(accounts::owner_user_id.is_not_null()),
+        )
+        .set((
+            accounts::admin_access.eq(allowed),
+            accounts::updated_at.eq(now),
+        ))
+        .execute(conn)
+    }
+
+    pub fn delete(conn: &mut DbConnection, id: AccountId) -> QueryResult<usize> {
+        diesel::delete(accounts::table.find(id.0)).execute(conn)
+    }
+
+    /// The password in the clear, for a reveal the caller has authorized.
+    pub fn reveal(
+        &self,
+        conn: &mut DbConnection,
+        vault: &Vault,
+    ) -> Result<Zeroizing<String>, VaultError> {
+        vault.decrypt(conn, &self.secret, secret_slot(self.id))
+    }
+
+    /// For key rotation: secrets after `after_id`, in id order.
+    pub fn secrets_after(
+        conn: &mut DbConnection,
+        after_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(i64, Vec<u8>)>> {
+        accounts::table
+            .filter(accounts::id.gt(after_id))
+            .order(accounts::id.asc())
+            .limit(limit)
+            .select((accounts::id, accounts::secret))
+            .load(conn)
+    }
+
+    /// Replaces a secret only if it is still `old` (a concurrent change wins).
+    pub fn replace_secret(
+        conn: &mut DbConnection,
+        id: i64,
+        old: &[u8],
+        new: &[u8],
+    ) -> QueryResult<usize> {
+        diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(id))
+                .filter(accounts::secret.eq(old)),
+        )
+        .set(accounts::secret.eq(new))
+        .execute(conn)
+    }
+}
+
+fn unique_error(error: diesel::result::Error, personal: bool) -> AccountError {
+    if is_unique_violation(&error) {
+        if personal {
+            AccountError::AlreadyHasCredential
+        } else {
+            AccountError::UsernameTaken
+        }
+    } else {
+        AccountError::Database(error)
+    }
+}

@@ -1,0 +1,333 @@
+//! Targets (shown as apps) and the people allowed to use their shared accounts.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Page, User, is_unique_violation, like_pattern, lower};
+use crate::db::DbConnection;
+use crate::domain::{
+    CheckoutType, Connector, ExclusiveMinutes, OrganizationId, PasswordPolicy, TargetAddress,
+    TargetDescription, TargetId, TargetName, UserId,
+};
+use crate::schema::{accounts, target_policy_admins, target_users, targets, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = targets)]
+pub struct Target {
+    #[diesel(deserialize_as = i64)]
+    pub id: TargetId,
+    #[diesel(deserialize_as = i64)]
+    pub organization_id: OrganizationId,
+    pub name: String,
+    pub address: String,
+    pub description: String,
+    #[diesel(deserialize_as = String)]
+    pub connector: Connector,
+    pub connector_settings: String,
+    pub connector_secret: Option<Vec<u8>>,
+    #[diesel(deserialize_as = String)]
+    pub checkout_type: CheckoutType,
+    pub exclusive_minutes: i32,
+    pub password_policy: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Everything a Create/Edit target form sets.
+pub struct TargetInput {
+    pub name: TargetName,
+    pub address: TargetAddress,
+    pub description: TargetDescription,
+    pub connector: Connector,
+    pub checkout_type: CheckoutType,
+    pub exclusive_minutes: ExclusiveMinutes,
+    pub policy: PasswordPolicy,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("an app with this name already exists")]
+    NameTaken,
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// One row of Manage Apps.
+pub struct TargetSummary {
+    pub target: Target,
+    pub accounts: i64,
+    pub unmanaged: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortOrder {
+    NameAscending,
+    NameDescending,
+}
+
+fn map_unique(error: diesel::result::Error) -> TargetError {
+    if is_unique_violation(&error) {
+        TargetError::NameTaken
+    } else {
+        TargetError::Database(error)
+    }
+}
+
+impl Target {
+    pub fn policy(&self) -> PasswordPolicy {
+        serde_json::from_str(&self.password_policy).unwrap_or_default()
+    }
+
+    pub fn find_in_organization(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        id: TargetId,
+    ) -> QueryResult<Option<Target>> {
+        targets::table
+            .filter(targets::id.eq(id.0))
+            .filter(targets::organization_id.eq(organization.0))
+            .select(Target::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        input: &TargetInput,
+        now: NaiveDateTime,
+    ) -> Result<Target, TargetError> {
+        let policy = serde_json::to_string(&input.policy).unwrap_or_default();
+        let id: i64 = diesel::insert_into(targets::table)
+            .values((
+                targets::organization_id.eq(organization.0),
+                targets::name.eq(input.name.as_str()),
+                targets::name_key.eq(input.name.key()),
+                targets::address.eq(input.address.as_str()),
+                targets::description.eq(input.description.as_str()),
+                targets::connector.eq(input.connector.as_str()),
+                targets::connector_settings.eq("{}"),
+                targets::checkout_type.eq(input.checkout_type.as_str()),
+                targets::exclusive_minutes.eq(input.exclusive_minutes.get()),
+                targets::password_policy.eq(policy),
+                targets::created_at.eq(now),
+                targets::updated_at.eq(now),
+            ))
+            .returning(targets::id)
+            .get_result(conn)
+            .map_err(map_unique)?;
+        Target::find_in_organization(conn, organization, TargetId(id))?
+            .ok_or(TargetError::Database(diesel::result::Error::NotFound))
+    }
+
+    pub fn update(
+        conn: &mut DbConnection,
+        id: TargetId,
+        input: &TargetInput,
+        now: NaiveDateTime,
+    ) -> Result<(), TargetError> {
+        let policy = serde_json::to_string(&input.policy).unwrap_or_default();
+        diesel::update(targets::table.find(id.0))
+            .set((
+                targets::name.eq(input.name.as_str()),
+                targets::name_key.eq(input.name.key()),
+                targets::address.eq(input.address.as_str()),
+                targets::description.eq(input.description.as_str()),
+                targets::connector.eq(input.connector.as_str()),
+                targets::checkout_type.eq(input.checkout_type.as_str()),
+                targets::exclusive_minutes.eq(input.exclusive_minutes.get()),
+                targets::password_policy.eq(policy),
+                targets::updated_at.eq(now),
+            ))
+            .execute(conn)
+            .map_err(map_unique)?;
+        Ok(())
+    }
+
+    pub fn delete(conn: &mut DbConnection, id: TargetId) -> QueryResult<usize> {
+        diesel::delete(targets::table.find(id.0)).execute(conn)
+    }
+
+    /// Manage Apps: a page of the organization's targets matching `term` in name, address or
+    /// description (case-insensitive, any part), with account counts. Three queries per page,
+    /// whatever its size.
+    pub fn search(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        term: &str,
+        sort: SortOrder,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<TargetSummary>> {
+        let pattern = like_pattern(term.trim());
+        let filtered = || {
+            targets::table
+                .filter(targets::organization_id.eq(organization.0))
+                .filter(
+                    targets::name_key
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(lower(targets::address).like(pattern.clone()).escape('\\'))
+                        .or(lower(targets::description)
+                            .like(pattern.clone())
+                            .escape('\\')),
+                )
+        };
+        let total: i64 = if term.trim().is_empty() {
+            targets::table
+                .filter(targets::organization_id.eq(organization.0))
+                .count()
+                .get_result(conn)?
+        } else {
+            filtered().count().get_result(conn)?
+        };
+        let query = filtered()
+            .select(Target::as_select())
+            .limit(per_page)
+            .offset(Page::<Target>::offset(page, per_page));
+        let items: Vec<Target> = match sort {
+            SortOrder::NameAscending => query.order(targets::name_key.asc()).load(conn)?,
+            SortOrder::NameDescending => query.order(targets::name_key.desc()).load(conn)?,
+        };
+        let ids: Vec<i64> = items.iter().map(|t| t.id.0).collect();
+        let counts: HashMap<i64, i64> = accounts::table
+            .filter(accounts::target_id.eq_any(&ids))
+            .group_by(accounts::target_id)
+            .select((accounts::target_id, diesel::dsl::count_star()))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .collect();
+        let unmanaged: HashMap<i64, i64> = accounts::table
+            .filter(accounts::target_id.eq_any(&ids))
+            .filter(accounts::admin_access.eq(false))
+            .group_by(accounts::target_id)
+            .select((accounts::target_id, diesel::dsl::count_star()))
+            .load::<(i64, i64)>(conn)?
+            .into_iter()
+            .collect();
+        Ok(Page {
+            items: items
+                .into_iter()
+                .map(|target| TargetSummary {
+                    accounts: counts.get(&target.id.0).copied().unwrap_or(0),
+                    unmanaged: unmanaged.get(&target.id.0).copied().unwrap_or(0),
+                    target,
+                })
+                .collect(),
+            total,
+            page: page.max(1),
+            per_page,
+        })
+    }
+
+    pub fn count(conn: &mut DbConnection, organization: OrganizationId) -> QueryResult<i64> {
+        targets::table
+            .filter(targets::organization_id.eq(organization.0))
+            .count()
+            .get_result(conn)
+    }
+
+    /// The people allowed to use this target's shared accounts, by name.
+    pub fn allowed_people(conn: &mut DbConnection, target: TargetId) -> QueryResult<Vec<User>> {
+        target_users::table
+            .inner_join(users::table)
+            .filter(target_users::target_id.eq(target.0))
+            .order(lower(users::name).asc())
+            .select(User::as_select())
+            .load(conn)
+    }
+
+    pub fn is_allowed(
+        conn: &mut DbConnection,
+        target: TargetId,
+        user: UserId,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            target_users::table
+                .filter(target_users::target_id.eq(target.0))
+                .filter(target_users::user_id.eq(user.0)),
+        ))
+        .get_result(conn)
+    }
+
+    /// Adds a person; adding someone already allowed changes nothing.
+    pub fn allow(conn: &mut DbConnection, target: TargetId, user: UserId) -> QueryResult<bool> {
+        if Target::is_allowed(conn, target, user)? {
+            return Ok(false);
+        }
+        diesel::insert_into(target_users::table)
+            .values((
+                target_users::target_id.eq(target.0),
+                target_users::user_id.eq(user.0),
+            ))
+            .execute(conn)
+            .map(|n| n > 0)
+    }
+
+    pub fn disallow(conn: &mut DbConnection, target: TargetId, user: UserId) -> QueryResult<bool> {
+        diesel::delete(
+            target_users::table
+                .filter(target_users::target_id.eq(target.0))
+                .filter(target_users::user_id.eq(user.0)),
+        )
+        .execute(conn)
+        .map(|n| n > 0)
+    }
+
+    /// Whether the app's policy names `user` as an admin who may view Managed passwords.
+    pub fn policy_names(
+        conn: &mut DbConnection,
+        target: TargetId,
+        user: UserId,
+    ) -> QueryResult<bool> {
+        diesel::select(diesel::dsl::exists(
+            target_policy_admins::table
+                .filter(target_policy_admins::target_id.eq(target.0))
+                .filter(target_policy_admins::user_id.eq(user.0)),
+        ))
+        .get_result(conn)
+    }
+
+    /// The admins the app's policy names, by name.
+    pub fn policy_admins(conn: &mut DbConnection, target: TargetId) -> QueryResult<Vec<User>> {
+        target_policy_admins::table
+            .inner_join(users::table)
+            .filter(target_policy_admins::target_id.eq(target.0))
+            .order(lower(users::name).asc())
+            .select(User::as_select())
+            .load(conn)
+    }
+
+    /// For key rotation: connector secrets after `after_id`, in id order.
+    pub fn connector_secrets_after(
+        conn: &mut DbConnection,
+        after_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(i64, Vec<u8>)>> {
+        targets::table
+            .filter(targets::id.gt(after_id))
+            .filter(targets::connector_secret.is_not_null())
+            .order(targets::id.asc())
+            .limit(limit)
+            .select((targets::id, targets::connector_secret.assume_not_null()))
+            .load(conn)
+    }
+
+    /// Replaces a connector secret only if it is still `old` (a concurrent edit wins).
+    pub fn replace_connector_secret(
+        conn: &mut DbConnection,
+        id: i64,
+        old: &[u8],
+        new: &[u8],
+    ) -> QueryResult<usize> {
+        diesel::update(
+            targets::table
+                .filter(targets::id.eq(id))
+                .filter(targets::connector_secret.eq(old)),
+        )
+        .set(targets::connector_secret.eq(new))
+        .execute(conn)
+    }
+}

@@ -1,0 +1,200 @@
+use actix_web::http::StatusCode;
+use actix_web::{Either, HttpResponse, web};
+use askama::Template;
+use askama_web::WebTemplate;
+
+use super::{AccountForm, load_account};
+use crate::access::can_edit_account;
+use crate::errors::AppError;
+use crate::models::{Account, AccountError, AuditEvent, NewAuditEvent, Target};
+use crate::routes::apps::load_target;
+use crate::state::SharedState;
+use crate::web::{FieldErrors, Flash, Layout, RawForm, Viewer, see_other};
+
+#[derive(Template, WebTemplate)]
+#[template(path = "accounts/edit.html")]
+pub struct EditAccountPage {
+    layout: Layout,
+    target: Target,
+    account: Account,
+    personal: bool,
+    policy_text: String,
+    form: AccountForm,
+    errors: FieldErrors,
+}
+
+async fn load_editable(
+    viewer: &Viewer,
+    state: &SharedState,
+    id: i64,
+) -> Result<(Account, Target), AppError> {
+    let account = load_account(state, viewer.user.organization_id, id).await?;
+    if !can_edit_account(&viewer.user, &account) {
+        return Err(AppError::forbidden(if account.is_shared() {
+            "Only owners and admins edit shared accounts."
+        } else {
+            "Only the person who stored a personal credential can edit it."
+        }));
+    }
+    let target = load_target(state, viewer.user.organization_id, account.target_id.0).await?;
+    Ok((account, target))
+}
+
+pub async fn edit_get(
+    viewer: Viewer,
+    state: SharedState,
+    path: web::Path<i64>,
+) -> Result<EditAccountPage, AppError> {
+    let (account, target) = load_editable(&viewer, &state, path.into_inner()).await?;
+    Ok(EditAccountPage {
+        layout: viewer.layout("apps"),
+        policy_text: target.policy().describe(),
+        personal: !account.is_shared(),
+        form: AccountForm::from_account(&account),
+        target,
+        account,
+        errors: FieldErrors::new(),
+    })
+}
+
+pub async fn edit_post(
+    viewer: Viewer,
+    state: SharedState,
+    path: web::Path<i64>,
+    form: RawForm,
+) -> Result<Either<HttpResponse, (EditAccountPage, StatusCode)>, AppError> {
+    let (account, target) = load_editable(&viewer, &state, path.into_inner()).await?;
+    let values = AccountForm::from_form(&form);
+    let owner = account.owner_user_id.map(crate::domain::UserId);
+    let policy = target.policy();
+    let (input, password) = match values.parse(&form, owner, &policy, true) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            return Ok(Either::Right((
+                EditAccountPage {
+                    layout: viewer.layout("apps"),
+                    policy_text: policy.describe(),
+                    personal: !account.is_shared(),
+                    target,
+                    account,
+                    form: values,
+                    errors,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )));
+        }
+    };
+    let vault = state.vault.clone();
+    let now = state.clock.now_naive();
+    let organization = viewer.user.organization_id;
+    let actor = viewer.user.id;
+    let client = viewer.client.as_str().to_string();
+    let before = account.clone();
+    let target_name = target.name.clone();
+    let saved = state
+        .db
+        .run(move |conn| {
+            let result = diesel::Connection::transaction(conn, |conn| {
+                Account::update(
+                    conn,
+                    &vault,
+                    &before,
+                    &input,
+                    password.as_deref().map(|p| p.as_str()),
+                    now,
+                )?;
+                let mut changes = Vec::new();
+                if before.username != input.username.as_str() {
+                    changes.push(format!(
+                        "username \"{}\" → \"{}\"",
+                        before.username,
+                        input.username.as_str()
+                    ));
+                }
+                if before.notes != input.notes.as_str() {
+                    changes.push("notes".to_string());
+                }
+                if before.auto_reset != input.auto_reset {
+                    changes.push(format!(
+                        "AutoReset {}",
+                        if input.auto_reset {
+                            "enabled"
+                        } else {
+                            "disabled"
+                        }
+                    ));
+                }
+                if !before.is_shared() && before.admin_access != input.admin_access {
+                    changes.push(if input.admin_access {
+                        "admin access allowed (now Managed)".to_string()
+                    } else {
+                        "admin access withdrawn (now Unmanaged)".to_string()
+                    });
+                }
+                if password.is_some() {
+                    changes.push("password".to_string());
+                }
+                AuditEvent::record(
+                    conn,
+                    NewAuditEvent {
+                        organization_id: organization,
+                        actor: Some(actor),
+                        action: "account.update",
+                        object_type: "account",
+                        object_id: Some(before.id.0),
+                        detail: format!(
+                            "Edited account \"{}\" on \"{target_name}\": {}",
+                            input.username.as_str(),
+                            if changes.is_empty() {
+                                "no changes".to_string()
+                            } else {
+                                changes.join("; ")
+                            }
+                        ),
+                        client_addr: Some(&client),
+                        target_id: Some(before.target_id.0),
+                    },
+                    now,
+                )?;
+                Ok::<_, AccountError>(())
+            });
+            match result {
+                Ok(()) => Ok(Ok(())),
+                Err(AccountError::UsernameTaken) => Ok(Err(
+                    "This app already has a shared account with this username.",
+                )),
+                Err(AccountError::AlreadyHasCredential) => {
+                    Ok(Err("You already have a credential for this app."))
+                }
+                Err(AccountError::Vault(e)) => Err(AppError::Unexpected(e.into())),
+                Err(AccountError::Database(e)) => Err(AppError::from(e)),
+            }
+        })
+        .await?;
+    match saved {
+        Ok(()) => {
+            Flash::push(&viewer.session, Flash::success("The account was saved."));
+            Ok(Either::Left(see_other(&if account.is_shared() {
+                format!("/apps/{}/accounts", target.id)
+            } else {
+                format!("/apps/{}", target.id)
+            })))
+        }
+        Err(message) => {
+            let mut errors = FieldErrors::new();
+            errors.add("username", message);
+            Ok(Either::Right((
+                EditAccountPage {
+                    layout: viewer.layout("apps"),
+                    policy_text: policy.describe(),
+                    personal: !account.is_shared(),
+                    target,
+                    account,
+                    form: values,
+                    errors,
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )))
+        }
+    }
+}

@@ -1,0 +1,518 @@
+//! Targets (apps) and accounts through HTTP, as an admin and a member use them.
+
+use diesel::RunQueryDsl;
+use reqwest::StatusCode;
+
+use crate::helpers::{Engine, engine_tests, revealed_password, spawn_app, unescape};
+
+engine_tests!(
+    admin_creates_a_target_and_an_account_and_reveals_it,
+    generated_passwords_follow_the_policy,
+    accounts_and_targets_are_edited_and_deleted,
+    manage_apps_searches_sorts_and_pages,
+    personal_credentials_follow_the_managed_rules,
+    impossible_policies_are_refused_with_reasons,
+    audit_page_filters_events,
+);
+
+async fn admin_creates_a_target_and_an_account_and_reveals_it(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let target = app.create_target(&owner, "Production DB", &[]).await;
+    let tab = owner.get(&format!("/apps/{target}/accounts")).await;
+    tab.assert_contains("Production DB was created");
+    let account = app
+        .create_shared_account(&owner, target, "postgres_admin", "s3cret-Pa55word!")
+        .await;
+
+    // Owners manage shared accounts but see their passwords only when allowed on the app.
+    let page = owner.reveal(account).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("Only the people allowed to use");
+    app.allow(&owner, target, crate::helpers::OWNER_EMAIL).await;
+    let page = owner.reveal(account).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(
+        revealed_password(&page.body).as_deref(),
+        Some("s3cret-Pa55word!")
+    );
+    assert_eq!(page.headers["cache-control"], "no-store");
+
+    // Reveal is a POST: a GET changes nothing and shows nothing.
+    assert_eq!(
+        owner
+            .get(&format!("/accounts/{account}/reveal"))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Both actions are in the audit trail, without the secret.
+    let audit = owner.get(&format!("/audit?app={target}")).await;
+    audit.assert_contains("Password revealed");
+    audit.assert_contains("Account created");
+    assert!(!audit.body.contains("s3cret-Pa55word!"));
+
+    // The edit form never sends the current password back.
+    let edit = owner.get(&format!("/accounts/{account}/edit")).await;
+    assert!(!edit.body.contains("s3cret-Pa55word!"));
+    edit.assert_contains("Keep the current password");
+}
+
+async fn generated_passwords_follow_the_policy(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let target = app
+        .create_target(
+            &owner,
+            "Router",
+            &[
+                ("policy_length", "16"),
+                ("policy_digits_min", "4"),
+                ("policy_symbols", ""),
+                ("policy_excluded", "0O1lI"),
+            ],
+        )
+        .await;
+    app.allow(&owner, target, crate::helpers::OWNER_EMAIL).await;
+    owner
+        .submit(
+            &format!("/apps/{target}/accounts/new?kind=shared"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "shared"),
+                ("username", "admin"),
+                ("password_mode", "generate"),
+                ("auto_reset", "on"),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}/accounts"));
+    let tab = owner.get(&format!("/apps/{target}/accounts")).await;
+    let account = crate::helpers::account_id_for(&tab.body, "admin").unwrap();
+    let password = revealed_password(&owner.reveal(account).await.body).unwrap();
+    assert_eq!(password.chars().count(), 16, "{password}");
+    assert!(
+        password.chars().filter(char::is_ascii_digit).count() >= 4,
+        "{password}"
+    );
+    assert!(
+        password.chars().all(|c| c.is_ascii_alphanumeric()),
+        "no symbols: {password}"
+    );
+    assert!(!password.contains(['0', 'O', '1', 'l', 'I']), "{password}");
+}
+
+async fn accounts_and_targets_are_edited_and_deleted(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let target = app.create_target(&owner, "Mail server", &[]).await;
+    app.allow(&owner, target, crate::helpers::OWNER_EMAIL).await;
+    let account = app
+        .create_shared_account(&owner, target, "root", "first-password-1")
+        .await;
+
+    // Edit keeping the password.
+    let path = format!("/accounts/{account}/edit");
+    owner
+        .submit(
+            &path,
+            &path,
+            &[
+                ("username", "root2"),
+                ("password_mode", "keep"),
+                ("notes", "rack 4"),
+                ("auto_reset", ""),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}/accounts"));
+    let tab = owner.get(&format!("/apps/{target}/accounts")).await;
+    tab.assert_contains("<strong>root2</strong>");
+    tab.assert_contains("rack 4");
+    tab.assert_contains("Disabled");
+    assert_eq!(
+        revealed_password(&owner.reveal(account).await.body).as_deref(),
+        Some("first-password-1")
+    );
+
+    // Edit with a new typed password.
+    owner
+        .submit(
+            &path,
+            &path,
+            &[
+                ("username", "root2"),
+                ("password_mode", "type"),
+                ("password", "second-password-2"),
+                ("password_confirm", "second-password-2"),
+                ("auto_reset", "on"),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}/accounts"));
+    assert_eq!(
+        revealed_password(&owner.reveal(account).await.body).as_deref(),
+        Some("second-password-2")
+    );
+
+    // Edit target settings.
+    let settings = format!("/apps/{target}/settings");
+    let form = owner.get(&settings).await;
+    form.assert_contains("value=\"Mail server\"");
+    let page = owner
+        .submit(
+            &settings,
+            &settings,
+            &[
+                ("name", "Mail relay"),
+                ("address", "smtp.example.com"),
+                ("description", "Outgoing mail"),
+                ("connector", "vault"),
+                ("checkout_type", "regular"),
+                ("exclusive_minutes", "30"),
+                ("policy_length", "12"),
+                ("policy_lower", "on"),
+                ("policy_lower_min", "1"),
+                ("policy_digits", "on"),
+                ("policy_digits_min", "1"),
+            ],
+        )
+        .await;
+    page.assert_redirects_to(&format!("/apps/{target}"));
+    let overview = owner.get(&format!("/apps/{target}")).await;
+    overview.assert_contains("Mail relay");
+    overview.assert_contains("Regular");
+    overview.assert_contains("12 characters: lower-case letters (at least 1), digits (at least 1)");
+
+    // Delete the account after confirming.
+    owner
+        .get(&format!("/accounts/{account}/delete"))
+        .await
+        .assert_contains("Delete root2?");
+    owner
+        .submit(
+            &format!("/accounts/{account}/delete"),
+            &format!("/accounts/{account}/delete"),
+            &[],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}/accounts"));
+    assert_eq!(owner.reveal(account).await.status, StatusCode::NOT_FOUND);
+
+    // Delete the target after confirming.
+    let confirm = owner.get(&format!("/apps/{target}/delete")).await;
+    confirm.assert_contains("Delete Mail relay?");
+    owner
+        .submit(
+            &format!("/apps/{target}/delete"),
+            &format!("/apps/{target}/delete"),
+            &[],
+        )
+        .await
+        .assert_redirects_to("/apps");
+    assert_eq!(
+        owner.get(&format!("/apps/{target}")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    owner.get("/audit").await.assert_contains("App deleted");
+}
+
+async fn manage_apps_searches_sorts_and_pages(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let empty = owner.get("/apps").await;
+    empty.assert_contains("No apps yet.");
+    empty.assert_contains("Create target");
+    for i in 0..27 {
+        let name = format!("App {i:02}");
+        let description = if i == 7 {
+            "The PAYROLL system"
+        } else {
+            "internal"
+        };
+        let address = if i == 9 {
+            "ldap.corp.example"
+        } else {
+            "host.example"
+        };
+        app.create_target(
+            &owner,
+            &name,
+            &[("description", description), ("address", address)],
+        )
+        .await;
+    }
+    owner.get("/apps").await; // shows, and so clears, the last "was created" message
+    let first = owner.get("/apps").await;
+    first.assert_contains("27 apps · page 1 of 2");
+    first.assert_contains("App 00");
+    assert!(!first.body.contains("App 26"));
+    let second = owner.get("/apps?page=2").await;
+    second.assert_contains("App 26");
+    let descending = owner.get("/apps?sort=name_desc").await;
+    let at_26 = descending.body.find("App 26").unwrap();
+    let at_25 = descending.body.find("App 25").unwrap();
+    assert!(at_26 < at_25, "sorted Z to A");
+
+    // Case-insensitive, partial, across name, address and description.
+    let page = owner.get("/apps?q=payRoll").await;
+    page.assert_contains("App 07");
+    page.assert_contains("1 app · page 1 of 1");
+    owner
+        .get("/apps?q=LDAP.CORP")
+        .await
+        .assert_contains("App 09");
+    owner.get("/apps?q=app+1").await.assert_contains("10 apps");
+    // LIKE wildcards are matched literally.
+    owner
+        .get("/apps?q=%25")
+        .await
+        .assert_contains("No app matches");
+    owner
+        .get("/apps?q=_")
+        .await
+        .assert_contains("No app matches");
+    // A nonsense page number is page 1, not an error.
+    assert_eq!(owner.get("/apps?page=abc").await.status, StatusCode::OK);
+
+    // Counts of accounts and Unmanaged credentials.
+    let target = app.create_target(&owner, "Counted", &[]).await;
+    app.create_shared_account(&owner, target, "svc", "service-password")
+        .await;
+    let (member, _) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    member
+        .submit(
+            &format!("/apps/{target}/accounts/new"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "personal"),
+                ("username", "mia"),
+                ("password_mode", "type"),
+                ("password", "mia-app-password"),
+                ("password_confirm", "mia-app-password"),
+                ("auto_reset", "on"),
+                ("admin_access", ""),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}"));
+    let row = owner.get("/apps?q=counted").await;
+    row.assert_contains("<td class=\"num\">2</td>");
+    row.assert_contains("1 Unmanaged");
+}
+
+async fn personal_credentials_follow_the_managed_rules(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let target = app.create_target(&owner, "Expense tool", &[]).await;
+    let (member, member_id) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    let (admin, admin_id) = app
+        .user_browser(&owner, "Adam Admin", "adam@example.com", "admin")
+        .await;
+
+    // The member stores their own login, Unmanaged.
+    let overview = member.get(&format!("/apps/{target}")).await;
+    overview.assert_contains("Add my credential");
+    member
+        .submit(
+            &format!("/apps/{target}/accounts/new?kind=personal"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "personal"),
+                ("username", "mia@expenses"),
+                ("password_mode", "type"),
+                ("password", "mias-own-password"),
+                ("password_confirm", "mias-own-password"),
+                ("auto_reset", "on"),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}"));
+    let overview = member.get(&format!("/apps/{target}")).await;
+    overview.assert_contains("Unmanaged");
+    let account: i64 = {
+        let marker = "action=\"/accounts/";
+        let start = overview.body.find(marker).unwrap() + marker.len();
+        overview.body[start..]
+            .split('/')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(
+        revealed_password(&member.reveal(account).await.body).as_deref(),
+        Some("mias-own-password")
+    );
+
+    // Admins see it listed as Unmanaged and cannot reveal it, even when named in the policy.
+    let tab = admin.get(&format!("/apps/{target}/credentials")).await;
+    tab.assert_contains("Mia Member");
+    tab.assert_contains("Unmanaged");
+    {
+        use diesel::ExpressionMethods;
+        use keyholder::schema::target_policy_admins;
+        let mut conn = app.db();
+        diesel::insert_into(target_policy_admins::table)
+            .values((
+                target_policy_admins::target_id.eq(target),
+                target_policy_admins::user_id.eq(admin_id),
+            ))
+            .execute(&mut conn)
+            .unwrap();
+    }
+    let page = admin.reveal(account).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("Unmanaged");
+    assert!(!page.body.contains("mias-own-password"));
+    // Not even the owner of the organization.
+    assert_eq!(owner.reveal(account).await.status, StatusCode::FORBIDDEN);
+    // Nor can an admin edit someone's personal credential.
+    assert_eq!(
+        admin.get(&format!("/accounts/{account}/edit")).await.status,
+        StatusCode::FORBIDDEN
+    );
+
+    // The member allows admin access: Managed. The admin named in the policy may reveal; the
+    // owner, not named, still may not.
+    let edit = format!("/accounts/{account}/edit");
+    member
+        .submit(
+            &edit,
+            &edit,
+            &[
+                ("username", "mia@expenses"),
+                ("password_mode", "keep"),
+                ("auto_reset", "on"),
+                ("admin_access", "on"),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}"));
+    admin
+        .get(&format!("/apps/{target}/credentials"))
+        .await
+        .assert_contains("state-ok\">Managed");
+    let page = admin.reveal(account).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(
+        revealed_password(&page.body).as_deref(),
+        Some("mias-own-password")
+    );
+    let page = owner.reveal(account).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("can see Managed passwords");
+
+    // A member cannot create shared accounts.
+    let page = member
+        .get(&format!("/apps/{target}/accounts/new?kind=shared"))
+        .await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    // One personal credential per person and app: Add my credential leads to Edit.
+    member
+        .get(&format!("/apps/{target}/accounts/new?kind=personal"))
+        .await
+        .assert_redirects_to(&format!("/accounts/{account}/edit"));
+    let _ = member_id;
+}
+
+async fn impossible_policies_are_refused_with_reasons(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let base = [
+        ("name", "Impossible"),
+        ("connector", "vault"),
+        ("checkout_type", "exclusive"),
+        ("exclusive_minutes", "60"),
+    ];
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![
+                ("policy_length", "8"),
+                ("policy_lower", "on"),
+                ("policy_lower_min", "5"),
+                ("policy_upper", "on"),
+                ("policy_upper_min", "5"),
+            ],
+            "The minimums add up to 10 characters, more than the length of 8",
+        ),
+        (
+            vec![("policy_length", "20")],
+            "Turn on at least one kind of character",
+        ),
+        (
+            vec![
+                ("policy_length", "20"),
+                ("policy_symbols", "on"),
+                ("policy_excluded", "!#$%&()*+,-./:;<=>?@[]^_{|}~"),
+            ],
+            "Every symbols character is excluded",
+        ),
+        (
+            vec![("policy_length", "4"), ("policy_lower", "on")],
+            "The length must be from 8 to 128 characters.",
+        ),
+        (
+            vec![("policy_length", "twenty"), ("policy_lower", "on")],
+            "Enter the length as a whole number.",
+        ),
+    ];
+    for (policy, message) in cases {
+        let mut fields: Vec<(&str, &str)> = base.to_vec();
+        fields.extend(policy);
+        let page = owner.submit("/apps/new", "/apps/new", &fields).await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{message}");
+        assert!(
+            unescape(&page.body).contains(message),
+            "expected {message:?}:\n{}",
+            page.body
+        );
+        page.assert_contains("value=\"Impossible\"");
+    }
+    owner.get("/apps").await.assert_contains("No apps yet.");
+}
+
+async fn audit_page_filters_events(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let (admin, admin_id) = app
+        .user_browser(&owner, "Adam Admin", "adam@example.com", "admin")
+        .await;
+    let target = app.create_target(&admin, "Audited", &[]).await;
+    app.create_target(&owner, "Other", &[]).await;
+
+    let page = owner
+        .get(&format!("/audit?actor={admin_id}&action=target.create"))
+        .await;
+    page.assert_contains("Created app &#34;Audited&#34;");
+    assert!(
+        !page.body.contains("Created app &#34;Other&#34;"),
+        "{}",
+        page.body
+    );
+    let page = owner.get(&format!("/audit?app={target}")).await;
+    page.assert_contains("Audited");
+    assert!(!page.body.contains("<td>Signed in</td>"), "{}", page.body);
+    page.assert_contains("<td>App created</td>");
+    let today = chrono::Utc::now().date_naive();
+    let page = owner.get(&format!("/audit?from={today}&to={today}")).await;
+    page.assert_contains("App created");
+    let tomorrow = today.succ_opt().unwrap();
+    owner
+        .get(&format!("/audit?from={tomorrow}"))
+        .await
+        .assert_contains("No event matches");
+    let page = owner.get("/audit?from=yesterday").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains("Enter a date as YYYY-MM-DD.");
+    // Members have no audit page.
+    let (member, _) = app
+        .user_browser(&owner, "Mia", "mia@example.com", "member")
+        .await;
+    assert_eq!(member.get("/audit").await.status, StatusCode::FORBIDDEN);
+}
