@@ -17,10 +17,34 @@ pub fn can_edit_account(user: &User, account: &Account) -> bool {
     }
 }
 
+/// Why an account cannot be edited, reset or deleted right now (exclusive lock, reset under
+/// way), naming the holder and the end time. `holder` is the exclusive holder, if any.
+pub fn locked_reason(
+    user: &User,
+    account: &Account,
+    holder: Option<&crate::models::ActiveCheckout>,
+) -> Option<String> {
+    if let Some(holder) = holder
+        && holder.checkout.user_id != user.id
+    {
+        return Some(format!(
+            "{} has checked this account out exclusively until {} UTC. Nobody else can check it out, reveal, edit, reset or delete it until then.",
+            holder.holder_name,
+            holder.checkout.expires_at.format("%Y-%m-%d %H:%M")
+        ));
+    }
+    if account.state == crate::models::AccountState::Resetting {
+        return Some(
+            "Its password is being reset on the real system. Try again in a moment.".into(),
+        );
+    }
+    None
+}
+
 /// What a reveal needs to know besides the person and the account.
 pub struct RevealContext {
-    /// The person is among the target's allowed people.
-    pub allowed_on_target: bool,
+    /// The person holds an active check-out of this (shared) account.
+    pub holds_checkout: bool,
     /// The target's Credentials & Policies policy names the person.
     pub named_in_policy: bool,
 }
@@ -32,11 +56,11 @@ pub fn may_reveal(
     context: &RevealContext,
 ) -> Result<(), &'static str> {
     if account.is_shared() {
-        return if context.allowed_on_target {
+        return if context.holds_checkout {
             Ok(())
         } else {
             Err(
-                "Only the people allowed to use this app's shared accounts can see this password. An admin can add you on the app's Accounts tab.",
+                "A shared account's password is shown to the person who has checked it out. Check it out first (you must be among the people allowed to use this app).",
             )
         };
     }

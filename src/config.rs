@@ -72,6 +72,12 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub workers: usize,
     pub log_filter: String,
+    /// How often the sweep looks for overdue check-outs and resets.
+    pub sweep_interval: Duration,
+    /// How often idle job workers look for new jobs.
+    pub job_poll_interval: Duration,
+    /// How long before a check-out ends its holder is reminded.
+    pub reminder_before: Duration,
 }
 
 impl Config {
@@ -306,6 +312,35 @@ impl Config {
 
         let log_filter = get("KEYHOLDER_LOG").unwrap_or("info").to_string();
 
+        let sweep_interval = parse_duration_var(
+            get("KEYHOLDER_SWEEP_INTERVAL"),
+            "KEYHOLDER_SWEEP_INTERVAL",
+            Duration::from_secs(5),
+        )?;
+        if sweep_interval > Duration::from_secs(59) {
+            return Err(ConfigError {
+                variable: "KEYHOLDER_SWEEP_INTERVAL",
+                value: format_duration(sweep_interval),
+                accepted: "a duration from 1s to 59s".into(),
+            });
+        }
+        let job_poll_interval = Duration::from_millis(u64::from(parse_number(
+            get("KEYHOLDER_JOB_POLL_MS"),
+            "KEYHOLDER_JOB_POLL_MS",
+            50,
+            30_000,
+            250,
+        )?));
+        let reminder_before = Duration::from_secs(
+            u64::from(parse_number(
+                get("KEYHOLDER_REMINDER_MINUTES"),
+                "KEYHOLDER_REMINDER_MINUTES",
+                1,
+                1440,
+                5,
+            )?) * 60,
+        );
+
         Ok(Config {
             listen,
             public_url,
@@ -322,6 +357,9 @@ impl Config {
             trust_forwarded_for,
             workers,
             log_filter,
+            sweep_interval,
+            job_poll_interval,
+            reminder_before,
         })
     }
 

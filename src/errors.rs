@@ -16,6 +16,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("not found")]
     NotFound,
+    /// The request is fine but the thing is not available now (locked, resetting).
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("the form's security token is missing or wrong")]
     CsrfRejected,
     #[error("too many attempts")]
@@ -54,6 +57,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired { .. } => StatusCode::SEE_OTHER,
             AppError::Forbidden(_) | AppError::CsrfRejected => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -82,6 +86,7 @@ impl ResponseError for AppError {
                 "There is nothing here. The link may be mistyped, or what it pointed to was removed."
                     .to_string(),
             ),
+            AppError::Conflict(message) => ("Not available right now".to_string(), message.clone()),
             AppError::CsrfRejected => (
                 "This form has expired".to_string(),
                 "The form was not accepted because its security token is missing or out of date \

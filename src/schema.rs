@@ -6,6 +6,7 @@ diesel::table! {
         id -> BigInt,
         name -> Text,
         created_at -> Timestamp,
+        allow_force_checkin -> Bool,
     }
 }
 
@@ -119,6 +120,41 @@ diesel::table! {
         admin_access -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        state -> Text,
+        pending_secret -> Nullable<Binary>,
+        reset_attempts -> Integer,
+        reset_error -> Nullable<Text>,
+        next_reset_at -> Nullable<Timestamp>,
+        exclusive_checkout_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    checkouts (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        account_id -> BigInt,
+        target_id -> BigInt,
+        user_id -> BigInt,
+        mode -> Text,
+        started_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+        ended_by -> Nullable<BigInt>,
+        reminded -> Bool,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        user_id -> BigInt,
+        message -> Text,
+        link -> Text,
+        created_at -> Timestamp,
+        read_at -> Nullable<Timestamp>,
     }
 }
 
@@ -132,6 +168,8 @@ diesel::joinable!(target_users -> users (user_id));
 diesel::joinable!(accounts -> targets (target_id));
 diesel::joinable!(target_policy_admins -> targets (target_id));
 diesel::joinable!(target_policy_admins -> users (user_id));
+diesel::joinable!(checkouts -> users (user_id));
+diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(accounts -> users (owner_user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -146,4 +184,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     target_users,
     target_policy_admins,
     accounts,
+    checkouts,
+    notifications,
 );

@@ -3,7 +3,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
@@ -18,8 +18,8 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::db::Database;
 use crate::errors::AppError;
+use crate::jobs::{self, JobQueue};
 use crate::models::data_key::DataKeyRow;
-use crate::models::session::SessionRow;
 use crate::models::{Installation, SetupToken};
 use crate::security::{csrf, headers, tokens};
 use crate::state::AppState;
@@ -67,7 +67,8 @@ impl Application {
             i64::try_from(config.session_idle_timeout.as_secs()).unwrap_or(1800),
         );
         let workers = config.workers;
-        let state = AppState::new(config, db, clock, vault);
+        let jobs = JobQueue::open(&config).await?;
+        let state = AppState::new(config, db, clock, vault, jobs);
         let data = web::Data::from(state.clone());
 
         let server = HttpServer::new(move || {
@@ -142,12 +143,13 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until SIGINT/SIGTERM, with housekeeping beside it.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let housekeeping = tokio::spawn(housekeeping(self.state.clone()));
+    /// Serves until SIGINT/SIGTERM, with the job workers and the sweep beside it; then stops
+    /// the workers too (running jobs finish or are handed back).
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let workers = jobs::start(self.state.clone())?;
         let result = self.server.await;
-        housekeeping.abort();
-        result
+        workers.stop().await;
+        result.context("the web server failed")
     }
 }
 
@@ -233,24 +235,4 @@ async fn log_request(
         tracing::info!(%method, route, status, latency_ms, "request");
     }
     Ok(response)
-}
-
-/// Forgets idle throttle keys and deletes expired sessions, once a minute.
-async fn housekeeping(state: Arc<AppState>) {
-    let mut tick = tokio::time::interval(Duration::from_secs(60));
-    loop {
-        tick.tick().await;
-        state.login_throttle.forget_idle_keys();
-        let now = state.clock.now_naive();
-        let oldest = now
-            - chrono::Duration::from_std(state.config.session_absolute_timeout)
-                .unwrap_or(chrono::Duration::hours(12));
-        let removed = state
-            .db
-            .run(move |conn| Ok::<_, anyhow::Error>(SessionRow::delete_expired(conn, now, oldest)?))
-            .await;
-        if let Err(error) = removed {
-            tracing::warn!(error = ?error, "could not delete expired sessions");
-        }
-    }
 }

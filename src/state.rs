@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Database;
+use crate::jobs::JobQueue;
 use crate::security::throttle::LoginThrottle;
 use crate::vault::Vault;
 
@@ -14,12 +15,19 @@ pub struct AppState {
     pub clock: SharedClock,
     pub login_throttle: LoginThrottle,
     pub vault: Arc<Vault>,
+    pub jobs: JobQueue,
 }
 
 pub type SharedState = actix_web::web::Data<AppState>;
 
 impl AppState {
-    pub fn new(config: Config, db: Database, clock: SharedClock, vault: Arc<Vault>) -> Arc<Self> {
+    pub fn new(
+        config: Config,
+        db: Database,
+        clock: SharedClock,
+        vault: Arc<Vault>,
+        jobs: JobQueue,
+    ) -> Arc<Self> {
         let login_throttle = LoginThrottle::new(
             config.login_attempts_per_account,
             config.login_attempts_per_address,
@@ -30,6 +38,7 @@ impl AppState {
             clock,
             login_throttle,
             vault,
+            jobs,
         })
     }
 }

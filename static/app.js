@@ -11,6 +11,41 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // Connector settings show only for the connector they belong to.
+  const connector = document.getElementById("connector");
+  if (connector) {
+    const sync = () => {
+      for (const block of document.querySelectorAll("[data-connector]")) {
+        block.classList.toggle("is-hidden", block.dataset.connector !== connector.value);
+      }
+    };
+    connector.addEventListener("change", sync);
+    sync();
+  }
+
+  // Live countdowns: <time datetime="…Z" data-countdown> shows local time and time left.
+  const countdowns = document.querySelectorAll("time[data-countdown]");
+  const describe = (ms) => {
+    const past = ms < 0;
+    const total = Math.round(Math.abs(ms) / 1000);
+    const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+    const part = h > 0 ? `${h} h ${m} min` : m > 0 ? `${m} min ${String(s).padStart(2, "0")} s` : `${s} s`;
+    return past ? `${part} ago` : `in ${part}`;
+  };
+  const tick = () => {
+    const now = Date.now();
+    for (const el of countdowns) {
+      const at = new Date(el.getAttribute("datetime"));
+      if (Number.isNaN(at.getTime())) continue;
+      const local = at.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+      el.textContent = `${local} (${describe(at.getTime() - now)})`;
+    }
+  };
+  if (countdowns.length > 0) {
+    tick();
+    setInterval(tick, 1000);
+  }
+
   // Copy buttons: <button data-copy-target="id">.
   for (const button of document.querySelectorAll("button[data-copy-target]")) {
     button.hidden = false;

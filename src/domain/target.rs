@@ -143,14 +143,17 @@ impl From<String> for CheckoutType {
 pub enum Connector {
     /// The password is changed in Keyholder only.
     VaultOnly,
+    /// The target is a PostgreSQL server: `ALTER ROLE … PASSWORD …`.
+    Postgres,
 }
 
 impl Connector {
-    pub const ALL: [Connector; 1] = [Connector::VaultOnly];
+    pub const ALL: [Connector; 2] = [Connector::VaultOnly, Connector::Postgres];
 
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "vault" => Ok(Self::VaultOnly),
+            "postgres" => Ok(Self::Postgres),
             _ => Err("Choose how passwords are changed.".into()),
         }
     }
@@ -158,12 +161,14 @@ impl Connector {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::VaultOnly => "vault",
+            Self::Postgres => "postgres",
         }
     }
 
     pub fn label(self) -> &'static str {
         match self {
             Self::VaultOnly => "Vault only — password is changed in Keyholder only",
+            Self::Postgres => "PostgreSQL — ALTER ROLE on the server, then a test login",
         }
     }
 }

@@ -28,6 +28,43 @@ pub struct Account {
     pub admin_access: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = String)]
+    pub state: AccountState,
+    pub pending_secret: Option<Vec<u8>>,
+    pub reset_attempts: i32,
+    pub reset_error: Option<String>,
+    pub next_reset_at: Option<NaiveDateTime>,
+    pub exclusive_checkout_id: Option<i64>,
+}
+
+/// Whether an account can be handed out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    Available,
+    /// A new password is pending until the real system accepts it.
+    Resetting,
+    /// Resets failed repeatedly; an admin must retry or enter the real password.
+    OutOfSync,
+}
+
+impl AccountState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountState::Available => "available",
+            AccountState::Resetting => "resetting",
+            AccountState::OutOfSync => "out_of_sync",
+        }
+    }
+}
+
+impl From<String> for AccountState {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "available" => AccountState::Available,
+            "resetting" => AccountState::Resetting,
+            _ => AccountState::OutOfSync,
+        }
+    }
 }
 
 /// A row of the Credentials list: the account and its owner's name and email, if personal.
@@ -62,6 +99,10 @@ pub fn secret_slot(id: AccountId) -> SecretSlot {
     SecretSlot::new("accounts", id.0, "secret")
 }
 
+pub fn pending_slot(id: AccountId) -> SecretSlot {
+    SecretSlot::new("accounts", id.0, "pending_secret")
+}
+
 impl Account {
     pub fn is_shared(&self) -> bool {
         self.owner_user_id.is_none()
@@ -74,6 +115,31 @@ impl Account {
 
     pub fn is_owned_by(&self, user: UserId) -> bool {
         self.owner_user_id == Some(user.0)
+    }
+
+    /// An account by id, whatever its organization (for background jobs).
+    pub fn find(conn: &mut DbConnection, id: AccountId) -> QueryResult<Option<Account>> {
+        accounts::table
+            .find(id.0)
+            .select(Account::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// Accounts whose reset is due, oldest first (for the sweep).
+    pub fn due_resets(
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<AccountId>> {
+        accounts::table
+            .filter(accounts::state.eq(AccountState::Resetting.as_str()))
+            .filter(accounts::next_reset_at.le(now))
+            .order(accounts::next_reset_at.asc())
+            .limit(limit)
+            .select(accounts::id)
+            .load::<i64>(conn)
+            .map(|ids| ids.into_iter().map(AccountId).collect())
     }
 
     pub fn find_in_organization(
@@ -95,6 +161,41 @@ impl Account {
             .filter(accounts::owner_user_id.is_null())
             .order(lower(accounts::username).asc())
             .select(Account::as_select())
+            .load(conn)
+    }
+
+    /// Shared accounts of the apps `user` is allowed to use, with the app's name.
+    pub fn usable_by(
+        conn: &mut DbConnection,
+        user: UserId,
+        limit: i64,
+    ) -> QueryResult<Vec<(Account, String)>> {
+        use crate::schema::{target_users, targets};
+        accounts::table
+            .inner_join(targets::table)
+            .inner_join(
+                target_users::table.on(target_users::target_id
+                    .eq(accounts::target_id)
+                    .and(target_users::user_id.eq(user.0))),
+            )
+            .filter(accounts::owner_user_id.is_null())
+            .order((targets::name_key.asc(), lower(accounts::username).asc()))
+            .limit(limit)
+            .select((Account::as_select(), targets::name))
+            .load(conn)
+    }
+
+    /// The personal credentials of `user`, with their app's name.
+    pub fn personal_of_user(
+        conn: &mut DbConnection,
+        user: UserId,
+    ) -> QueryResult<Vec<(Account, String)>> {
+        use crate::schema::targets;
+        accounts::table
+            .inner_join(targets::table)
+            .filter(accounts::owner_user_id.eq(user.0))
+            .order(targets::name_key.asc())
+            .select((Account::as_select(), targets::name))
             .load(conn)
     }
 
@@ -284,6 +385,36 @@ impl Account {
             .limit(limit)
             .select((accounts::id, accounts::secret))
             .load(conn)
+    }
+
+    /// For key rotation: pending secrets after `after_id`, in id order.
+    pub fn pending_secrets_after(
+        conn: &mut DbConnection,
+        after_id: i64,
+        limit: i64,
+    ) -> QueryResult<Vec<(i64, Vec<u8>)>> {
+        accounts::table
+            .filter(accounts::id.gt(after_id))
+            .filter(accounts::pending_secret.is_not_null())
+            .order(accounts::id.asc())
+            .limit(limit)
+            .select((accounts::id, accounts::pending_secret.assume_not_null()))
+            .load(conn)
+    }
+
+    pub fn replace_pending_secret(
+        conn: &mut DbConnection,
+        id: i64,
+        old: &[u8],
+        new: &[u8],
+    ) -> QueryResult<usize> {
+        diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(id))
+                .filter(accounts::pending_secret.eq(old)),
+        )
+        .set(accounts::pending_secret.eq(new))
+        .execute(conn)
     }
 
     /// Replaces a secret only if it is still `old` (a concurrent change wins).

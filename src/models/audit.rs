@@ -164,6 +164,15 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("account.update", "Account edited"),
     ("account.delete", "Account deleted"),
     ("account.reveal", "Password revealed"),
+    ("account.reset", "Password reset"),
+    ("account.out_of_sync", "Reset failed: out of sync"),
+    ("account.retry_reset", "Reset retried"),
+    ("account.set_real_password", "Real password entered"),
+    ("checkout.start", "Checked out"),
+    ("checkout.checkin", "Checked in"),
+    ("checkout.expire", "Check-out expired"),
+    ("checkout.force", "Check-in forced"),
+    ("organization.update", "Organization settings changed"),
 ];
 
 pub fn action_label(action: &str) -> &str {

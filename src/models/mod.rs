@@ -2,21 +2,25 @@
 
 pub mod account;
 pub mod audit;
+pub mod checkout;
 pub mod data_key;
+pub mod notification;
 pub mod organization;
 pub mod session;
 pub mod target;
 pub mod user;
 
-pub use account::{Account, AccountError, AccountInput, CredentialRow};
+pub use account::{Account, AccountError, AccountInput, AccountState, CredentialRow};
 pub use audit::{AuditEvent, AuditFilter, AuditRow, NewAuditEvent};
+pub use checkout::{ActiveCheckout, Checkout, EndReason};
+pub use notification::Notification;
 pub use organization::{Installation, Organization, SetupError, SetupToken};
 pub use target::{SortOrder, Target, TargetError, TargetInput, TargetSummary};
 pub use user::{NewUser, User, UserError};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
-pub(crate) fn is_unique_violation(error: &DieselError) -> bool {
+pub fn is_unique_violation(error: &DieselError) -> bool {
     matches!(
         error,
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)

@@ -13,6 +13,8 @@ pub struct Organization {
     pub id: OrganizationId,
     pub name: String,
     pub created_at: NaiveDateTime,
+    /// Owners may end someone else's exclusive check-out (off by default).
+    pub allow_force_checkin: bool,
 }
 
 impl Organization {
@@ -21,6 +23,16 @@ impl Organization {
             .find(id.0)
             .select(Organization::as_select())
             .first(conn)
+    }
+
+    pub fn set_allow_force_checkin(
+        conn: &mut DbConnection,
+        id: OrganizationId,
+        allowed: bool,
+    ) -> QueryResult<usize> {
+        diesel::update(organizations::table.find(id.0))
+            .set(organizations::allow_force_checkin.eq(allowed))
+            .execute(conn)
     }
 
     pub fn insert(

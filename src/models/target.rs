@@ -6,12 +6,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Page, User, is_unique_violation, like_pattern, lower};
+use zeroize::Zeroizing;
+
+use crate::connectors::ConnectorSettings;
 use crate::db::DbConnection;
 use crate::domain::{
     CheckoutType, Connector, ExclusiveMinutes, OrganizationId, PasswordPolicy, TargetAddress,
     TargetDescription, TargetId, TargetName, UserId,
 };
 use crate::schema::{accounts, target_policy_admins, target_users, targets, users};
+use crate::vault::{SecretSlot, Vault, VaultError};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = targets)]
@@ -44,6 +48,9 @@ pub struct TargetInput {
     pub checkout_type: CheckoutType,
     pub exclusive_minutes: ExclusiveMinutes,
     pub policy: PasswordPolicy,
+    pub connector_settings: ConnectorSettings,
+    /// A new connector admin password; `None` keeps the stored one.
+    pub admin_password: Option<Zeroizing<String>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +58,13 @@ pub enum TargetError {
     #[error("an app with this name already exists")]
     NameTaken,
     #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
     Database(#[from] diesel::result::Error),
+}
+
+pub fn connector_slot(id: TargetId) -> SecretSlot {
+    SecretSlot::new("targets", id.0, "connector_secret")
 }
 
 /// One row of Manage Apps.
@@ -80,6 +93,15 @@ impl Target {
         serde_json::from_str(&self.password_policy).unwrap_or_default()
     }
 
+    /// A target by id, whatever its organization (for background jobs).
+    pub fn find(conn: &mut DbConnection, id: TargetId) -> QueryResult<Option<Target>> {
+        targets::table
+            .find(id.0)
+            .select(Target::as_select())
+            .first(conn)
+            .optional()
+    }
+
     pub fn find_in_organization(
         conn: &mut DbConnection,
         organization: OrganizationId,
@@ -95,6 +117,7 @@ impl Target {
 
     pub fn insert(
         conn: &mut DbConnection,
+        vault: &Vault,
         organization: OrganizationId,
         input: &TargetInput,
         now: NaiveDateTime,
@@ -108,7 +131,7 @@ impl Target {
                 targets::address.eq(input.address.as_str()),
                 targets::description.eq(input.description.as_str()),
                 targets::connector.eq(input.connector.as_str()),
-                targets::connector_settings.eq("{}"),
+                targets::connector_settings.eq(input.connector_settings.to_json()),
                 targets::checkout_type.eq(input.checkout_type.as_str()),
                 targets::exclusive_minutes.eq(input.exclusive_minutes.get()),
                 targets::password_policy.eq(policy),
@@ -118,12 +141,45 @@ impl Target {
             .returning(targets::id)
             .get_result(conn)
             .map_err(map_unique)?;
+        if let Some(password) = &input.admin_password {
+            Target::store_connector_secret(conn, vault, TargetId(id), password)?;
+        }
         Target::find_in_organization(conn, organization, TargetId(id))?
             .ok_or(TargetError::Database(diesel::result::Error::NotFound))
     }
 
+    fn store_connector_secret(
+        conn: &mut DbConnection,
+        vault: &Vault,
+        id: TargetId,
+        password: &str,
+    ) -> Result<(), TargetError> {
+        let sealed = vault.encrypt(conn, password, connector_slot(id))?;
+        diesel::update(targets::table.find(id.0))
+            .set(targets::connector_secret.eq(sealed))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    /// The connector's admin password, decrypted.
+    pub fn connector_password(
+        &self,
+        conn: &mut DbConnection,
+        vault: &Vault,
+    ) -> Result<Option<Zeroizing<String>>, VaultError> {
+        match &self.connector_secret {
+            Some(blob) => vault.decrypt(conn, blob, connector_slot(self.id)).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    pub fn connector_settings(&self) -> ConnectorSettings {
+        ConnectorSettings::parse_json(&self.connector_settings)
+    }
+
     pub fn update(
         conn: &mut DbConnection,
+        vault: &Vault,
         id: TargetId,
         input: &TargetInput,
         now: NaiveDateTime,
@@ -139,10 +195,18 @@ impl Target {
                 targets::checkout_type.eq(input.checkout_type.as_str()),
                 targets::exclusive_minutes.eq(input.exclusive_minutes.get()),
                 targets::password_policy.eq(policy),
+                targets::connector_settings.eq(input.connector_settings.to_json()),
                 targets::updated_at.eq(now),
             ))
             .execute(conn)
             .map_err(map_unique)?;
+        if input.connector == Connector::VaultOnly {
+            diesel::update(targets::table.find(id.0))
+                .set(targets::connector_secret.eq(None::<Vec<u8>>))
+                .execute(conn)?;
+        } else if let Some(password) = &input.admin_password {
+            Target::store_connector_secret(conn, vault, id, password)?;
+        }
         Ok(())
     }
 

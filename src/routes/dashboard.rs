@@ -1,29 +1,60 @@
+//! Everyone's home: notifications, their check-outs, the shared accounts they may use, and
+//! their own credentials.
+
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
+use serde::Deserialize;
 
 use crate::domain::Role;
 use crate::errors::AppError;
-use crate::models::{Organization, User};
+use crate::lending::view::{AccountRow, usable_rows};
+use crate::models::{Account, Notification, Organization, Page, User};
+use crate::routes::apps::page_number;
 use crate::state::SharedState;
-use crate::web::{Layout, Viewer};
+use crate::web::{Layout, RawForm, Viewer, see_other};
+
+pub const NOTIFICATIONS_PER_PAGE: i64 = 10;
+pub const USABLE_ACCOUNTS_SHOWN: i64 = 50;
+
+#[derive(Deserialize)]
+pub struct Query {
+    #[serde(default)]
+    page: Option<String>,
+}
+
+pub struct NotificationView {
+    pub id: i64,
+    pub message: String,
+    pub when: String,
+    pub unread: bool,
+}
 
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
 pub struct DashboardPage {
     layout: Layout,
     user_name: String,
-    email: String,
-    role_label: &'static str,
     role_phrase: &'static str,
     organization: String,
     is_admin: bool,
     people_count: i64,
+    notifications: Page<NotificationView>,
+    checked_out: Vec<(AccountRow, String)>,
+    usable: Vec<(AccountRow, String)>,
+    credentials: Vec<(Account, String)>,
 }
 
-pub async fn get(viewer: Viewer, state: SharedState) -> Result<DashboardPage, AppError> {
+pub async fn get(
+    viewer: Viewer,
+    state: SharedState,
+    query: web::Query<Query>,
+) -> Result<DashboardPage, AppError> {
     let organization_id = viewer.user.organization_id;
     let is_admin = viewer.user.role.is_admin();
-    let (organization, people_count) = state
+    let page = page_number(query.page.as_deref());
+    let (user, now) = (viewer.user.clone(), state.clock.now_naive());
+    let (organization, people_count, notifications, rows, credentials) = state
         .db
         .run(move |conn| {
             let organization = Organization::find(conn, organization_id)?;
@@ -32,14 +63,33 @@ pub async fn get(viewer: Viewer, state: SharedState) -> Result<DashboardPage, Ap
             } else {
                 0
             };
-            Ok::<_, AppError>((organization, count))
+            let inbox = Notification::inbox(conn, user.id, page, NOTIFICATIONS_PER_PAGE)?;
+            let usable = Account::usable_by(conn, user.id, USABLE_ACCOUNTS_SHOWN)?;
+            let rows = usable_rows(conn, &user, usable, now)?;
+            let credentials = Account::personal_of_user(conn, user.id)?;
+            Ok::<_, AppError>((organization, count, inbox, rows, credentials))
         })
         .await?;
+    let notifications = Page {
+        items: notifications
+            .items
+            .into_iter()
+            .map(|n| NotificationView {
+                id: n.id,
+                unread: n.read_at.is_none(),
+                when: crate::lending::view::relative(n.created_at, now),
+                message: n.message,
+            })
+            .collect(),
+        total: notifications.total,
+        page: notifications.page,
+        per_page: notifications.per_page,
+    };
+    let (checked_out, usable): (Vec<_>, Vec<_>) =
+        rows.into_iter().partition(|(row, _)| row.mine.is_some());
     Ok(DashboardPage {
         layout: viewer.layout("dashboard"),
         user_name: viewer.user.name.clone(),
-        email: viewer.user.email.clone(),
-        role_label: viewer.user.role.label(),
         role_phrase: match viewer.user.role {
             Role::Owner => "an owner",
             Role::Admin => "an admin",
@@ -48,5 +98,39 @@ pub async fn get(viewer: Viewer, state: SharedState) -> Result<DashboardPage, Ap
         organization: organization.name,
         is_admin,
         people_count,
+        notifications,
+        checked_out,
+        usable,
+        credentials,
     })
+}
+
+/// Opening a notification marks it read and goes where it points.
+pub async fn open_notification(
+    viewer: Viewer,
+    state: SharedState,
+    path: web::Path<i64>,
+    _form: RawForm,
+) -> Result<HttpResponse, AppError> {
+    let (id, user, now) = (path.into_inner(), viewer.user.id, state.clock.now_naive());
+    let link = state
+        .db
+        .run(move |conn| Ok::<_, AppError>(Notification::open(conn, user, id, now)?))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    // Links are written by Keyholder itself; still, only ever follow a local path.
+    Ok(see_other(crate::web::safe_next(&link).unwrap_or("/")))
+}
+
+pub async fn read_all(
+    viewer: Viewer,
+    state: SharedState,
+    _form: RawForm,
+) -> Result<HttpResponse, AppError> {
+    let (user, now) = (viewer.user.id, state.clock.now_naive());
+    state
+        .db
+        .run(move |conn| Ok::<_, AppError>(Notification::mark_all_read(conn, user, now)?))
+        .await?;
+    Ok(see_other("/"))
 }

@@ -3,10 +3,12 @@
 pub mod accounts;
 pub mod apps;
 pub mod audit;
+pub mod checkouts;
 pub mod dashboard;
 pub mod health;
 pub mod login;
 pub mod logout;
+pub mod organization;
 pub mod password;
 pub mod setup;
 pub mod users;
@@ -58,5 +60,36 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/accounts/{id}/delete",
             web::post().to(accounts::delete_post),
         )
-        .route("/audit", web::get().to(audit::audit));
+        .route("/audit", web::get().to(audit::audit))
+        .route(
+            "/notifications/{id}/open",
+            web::post().to(dashboard::open_notification),
+        )
+        .route(
+            "/notifications/read-all",
+            web::post().to(dashboard::read_all),
+        )
+        .route("/organization", web::get().to(organization::get))
+        .route("/organization", web::post().to(organization::post))
+        .route(
+            "/accounts/{id}/checkout",
+            web::post().to(checkouts::checkout),
+        )
+        .route(
+            "/checkouts/{id}/checkin",
+            web::post().to(checkouts::checkin),
+        )
+        .route("/checkouts/{id}/force", web::post().to(checkouts::force))
+        .route(
+            "/accounts/{id}/retry-reset",
+            web::post().to(checkouts::retry_reset),
+        )
+        .route(
+            "/accounts/{id}/real-password",
+            web::get().to(checkouts::real_password_get),
+        )
+        .route(
+            "/accounts/{id}/real-password",
+            web::post().to(checkouts::real_password_post),
+        );
 }

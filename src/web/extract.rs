@@ -11,7 +11,7 @@ use super::Layout;
 use super::session_store::USER_ID_KEY;
 use crate::domain::UserId;
 use crate::errors::AppError;
-use crate::models::User;
+use crate::models::{Notification, User};
 use crate::state::AppState;
 
 /// The client's address: the peer, or the first `X-Forwarded-For` hop when configured to trust
@@ -86,11 +86,13 @@ pub struct Viewer {
     pub user: User,
     pub session: Session,
     pub client: ClientAddr,
+    /// Unread notifications, for the badge in the navigation.
+    pub unread: i64,
 }
 
 impl Viewer {
     pub fn layout(&self, section: &'static str) -> Layout {
-        Layout::signed_in(&self.session, &self.user, section)
+        Layout::signed_in(&self.session, &self.user, section, self.unread)
     }
 }
 
@@ -114,15 +116,23 @@ impl FromRequest for Viewer {
             let Some(user_id) = user_id else {
                 return Err(AppError::SignInRequired { next });
             };
-            let user = state
+            let found = state
                 .db
-                .run(move |conn| Ok::<_, AppError>(User::find(conn, UserId(user_id))?))
+                .run(move |conn| {
+                    let user = User::find(conn, UserId(user_id))?;
+                    let unread = match &user {
+                        Some(user) if !user.disabled => Notification::unread_count(conn, user.id)?,
+                        _ => 0,
+                    };
+                    Ok::<_, AppError>(user.map(|u| (u, unread)))
+                })
                 .await?;
-            match user {
-                Some(user) if !user.disabled => Ok(Viewer {
+            match found {
+                Some((user, unread)) if !user.disabled => Ok(Viewer {
                     user,
                     session,
                     client,
+                    unread,
                 }),
                 _ => {
                     // Disabled or deleted meanwhile: this session is over.

@@ -18,10 +18,11 @@ pub struct Layout {
     pub flashes: Vec<Flash>,
     /// Which navigation entry is highlighted.
     pub section: &'static str,
+    pub unread: i64,
 }
 
 impl Layout {
-    pub fn signed_in(session: &Session, user: &User, section: &'static str) -> Self {
+    pub fn signed_in(session: &Session, user: &User, section: &'static str, unread: i64) -> Self {
         Self {
             user: Some(NavUser {
                 name: user.name.clone(),
@@ -30,6 +31,7 @@ impl Layout {
             csrf_token: csrf::token(session),
             flashes: Flash::take_all(session),
             section,
+            unread,
         }
     }
 
@@ -39,11 +41,16 @@ impl Layout {
             csrf_token: csrf::token(session),
             flashes: Flash::take_all(session),
             section: "",
+            unread: 0,
         }
     }
 
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.role.is_admin())
+    }
+
+    pub fn is_owner(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == Role::Owner)
     }
 
     pub fn is(&self, section: &str) -> bool {

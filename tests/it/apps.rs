@@ -25,18 +25,29 @@ async fn admin_creates_a_target_and_an_account_and_reveals_it(engine: Engine) {
         .create_shared_account(&owner, target, "postgres_admin", "s3cret-Pa55word!")
         .await;
 
-    // Owners manage shared accounts but see their passwords only when allowed on the app.
+    // Owners manage shared accounts, but see a password only by checking the account out, and
+    // only when they are among the people allowed on the app.
     let page = owner.reveal(account).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    page.assert_contains("Only the people allowed to use");
+    page.assert_contains("shown to the person who has checked it out");
+    let page = owner.check_out(account).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN);
+    page.assert_contains("not among the people allowed");
     app.allow(&owner, target, crate::helpers::OWNER_EMAIL).await;
-    let page = owner.reveal(account).await;
+    let page = owner.check_out(account).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(
         revealed_password(&page.body).as_deref(),
         Some("s3cret-Pa55word!")
     );
     assert_eq!(page.headers["cache-control"], "no-store");
+    page.assert_contains("CheckIn credential");
+    // While holding it, Reveal shows it again.
+    let page = owner.reveal(account).await;
+    assert_eq!(
+        revealed_password(&page.body).as_deref(),
+        Some("s3cret-Pa55word!")
+    );
 
     // Reveal is a POST: a GET changes nothing and shows nothing.
     assert_eq!(
@@ -90,7 +101,7 @@ async fn generated_passwords_follow_the_policy(engine: Engine) {
         .assert_redirects_to(&format!("/apps/{target}/accounts"));
     let tab = owner.get(&format!("/apps/{target}/accounts")).await;
     let account = crate::helpers::account_id_for(&tab.body, "admin").unwrap();
-    let password = revealed_password(&owner.reveal(account).await.body).unwrap();
+    let password = revealed_password(&owner.check_out(account).await.body).unwrap();
     assert_eq!(password.chars().count(), 16, "{password}");
     assert!(
         password.chars().filter(char::is_ascii_digit).count() >= 4,
@@ -111,8 +122,9 @@ async fn accounts_and_targets_are_edited_and_deleted(engine: Engine) {
     let account = app
         .create_shared_account(&owner, target, "root", "first-password-1")
         .await;
+    let checkout = crate::helpers::checkout_id_in(&owner.check_out(account).await.body).unwrap();
 
-    // Edit keeping the password.
+    // The holder edits, keeping the password.
     let path = format!("/accounts/{account}/edit");
     owner
         .submit(
@@ -146,7 +158,7 @@ async fn accounts_and_targets_are_edited_and_deleted(engine: Engine) {
                 ("password_mode", "type"),
                 ("password", "second-password-2"),
                 ("password_confirm", "second-password-2"),
-                ("auto_reset", "on"),
+                ("auto_reset", ""),
             ],
         )
         .await
@@ -155,6 +167,30 @@ async fn accounts_and_targets_are_edited_and_deleted(engine: Engine) {
         revealed_password(&owner.reveal(account).await.body).as_deref(),
         Some("second-password-2")
     );
+
+    // Neither the account nor its app can be deleted while it is checked out.
+    let page = owner
+        .submit(
+            &format!("/apps/{target}/accounts"),
+            &format!("/accounts/{account}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    page.assert_contains("checked out by Olivia Owner");
+    let page = owner
+        .submit(
+            &format!("/apps/{target}/accounts"),
+            &format!("/apps/{target}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    // AutoReset is off: checking in leaves the password as it is.
+    owner
+        .check_in(checkout)
+        .await
+        .assert_redirects_to(&format!("/apps/{target}"));
 
     // Edit target settings.
     let settings = format!("/apps/{target}/settings");

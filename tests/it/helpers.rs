@@ -255,6 +255,17 @@ pub fn account_id_for(html: &str, username: &str) -> Option<i64> {
     digits.parse().ok()
 }
 
+/// The check-out id in a page's CheckIn credential form.
+pub fn checkout_id_in(html: &str) -> Option<i64> {
+    let marker = "action=\"/checkouts/";
+    let start = html.find(marker)? + marker.len();
+    let digits: String = html[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
 /// The revealed password on a reveal page, with HTML escapes undone.
 pub fn revealed_password(html: &str) -> Option<String> {
     let marker = "<code id=\"secret\" class=\"secret\">";
@@ -347,6 +358,26 @@ impl Browser {
         let mut all: Vec<(&str, &str)> = vec![("csrf_token", token.as_str())];
         all.extend_from_slice(fields);
         self.post(action, &all).await
+    }
+
+    /// Presses Check out on a shared account; on success the page shows the password.
+    pub async fn check_out(&self, account: i64) -> Page {
+        let token = self.get("/").await.csrf();
+        self.post(
+            &format!("/accounts/{account}/checkout"),
+            &[("csrf_token", &token)],
+        )
+        .await
+    }
+
+    /// Presses CheckIn credential on a check-out.
+    pub async fn check_in(&self, checkout: i64) -> Page {
+        let token = self.get("/").await.csrf();
+        self.post(
+            &format!("/checkouts/{checkout}/checkin"),
+            &[("csrf_token", &token)],
+        )
+        .await
     }
 
     /// Presses Reveal on an account (a POST with this browser's token).

@@ -7,6 +7,8 @@ mod helpers;
 
 mod apps;
 mod auth;
+mod authz;
+mod checkout;
 mod cli;
 mod forms;
 mod setup;

@@ -26,6 +26,11 @@ async fn app_with_secret(engine: &Engine) -> (TestApp, crate::helpers::Browser, 
     let account = app
         .create_shared_account(&owner, target, "svc", NEEDLE)
         .await;
+    // The owner holds it, so Reveal shows it while the test runs.
+    assert_eq!(
+        revealed_password(&owner.check_out(account).await.body).as_deref(),
+        Some(NEEDLE)
+    );
     (app, owner, target, account)
 }
 
@@ -136,7 +141,7 @@ async fn a_ciphertext_moved_to_another_row_does_not_decrypt(engine: Engine) {
         .set(accounts::secret.eq(&blob))
         .execute(&mut conn)
         .unwrap();
-    let page = owner.reveal(other).await;
+    let page = owner.check_out(other).await;
     assert_eq!(page.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!page.body.contains(NEEDLE));
     assert_eq!(
@@ -214,6 +219,8 @@ async fn rotate_key_re_encrypts_everything_and_can_be_resumed(engine: Engine) {
     let third = app
         .create_shared_account(&owner, target, "three", "password-number-three")
         .await;
+    owner.check_out(second).await;
+    owner.check_out(third).await;
     let before = key_ids(&app);
     assert!(before.iter().all(|id| *id == before[0]));
 

@@ -31,6 +31,7 @@ async fn load_deletable(
             "Only the person who stored a personal credential can delete it."
         }));
     }
+    super::ensure_changeable(state, &viewer.user, &account, true).await?;
     let target = load_target(state, viewer.user.organization_id, account.target_id.0).await?;
     Ok((account, target))
 }

@@ -36,6 +36,7 @@ async fn load_editable(
             "Only the person who stored a personal credential can edit it."
         }));
     }
+    super::ensure_changeable(state, &viewer.user, &account, false).await?;
     let target = load_target(state, viewer.user.organization_id, account.target_id.0).await?;
     Ok((account, target))
 }

@@ -8,7 +8,7 @@ mod reveal;
 pub use delete::{delete_get, delete_post};
 pub use edit::{edit_get, edit_post};
 pub use new::{new_get, new_post};
-pub use reveal::reveal;
+pub use reveal::{RevealPage, reveal};
 
 use zeroize::Zeroizing;
 
@@ -150,4 +150,39 @@ pub async fn load_account(
         })
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Refuses changes while someone else holds the account exclusively or a reset runs; deleting
+/// also waits until nobody holds it at all.
+pub async fn ensure_changeable(
+    state: &SharedState,
+    user: &crate::models::User,
+    account: &Account,
+    deleting: bool,
+) -> Result<(), AppError> {
+    let id = account.id;
+    let active = state
+        .db
+        .run(move |conn| {
+            Ok::<_, AppError>(crate::models::Checkout::active_for_accounts(conn, &[id.0])?)
+        })
+        .await?;
+    let exclusive = active
+        .iter()
+        .find(|a| a.checkout.mode == crate::domain::CheckoutType::Exclusive);
+    if let Some(reason) = crate::access::locked_reason(user, account, exclusive) {
+        return Err(AppError::Conflict(reason));
+    }
+    if deleting && !active.is_empty() {
+        return Err(AppError::Conflict(format!(
+            "{} is checked out by {}. It can be deleted once it is checked in.",
+            account.username,
+            active
+                .iter()
+                .map(|a| a.holder_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    Ok(())
 }

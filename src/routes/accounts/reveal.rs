@@ -6,7 +6,8 @@ use zeroize::Zeroizing;
 use super::load_account;
 use crate::access::{RevealContext, may_reveal};
 use crate::errors::AppError;
-use crate::models::{Account, AuditEvent, NewAuditEvent, Target};
+use crate::lending::view::CheckoutView;
+use crate::models::{Account, AuditEvent, Checkout, NewAuditEvent, Target};
 use crate::routes::apps::load_target;
 use crate::state::SharedState;
 use crate::vault::VaultError;
@@ -19,6 +20,26 @@ pub struct RevealPage {
     target: Target,
     account: Account,
     password: Zeroizing<String>,
+    /// When shown right after a check-out, or to its holder: the check-out.
+    checkout: Option<CheckoutView>,
+}
+
+impl RevealPage {
+    pub fn new(
+        layout: Layout,
+        target: Target,
+        account: Account,
+        password: Zeroizing<String>,
+        checkout: Option<CheckoutView>,
+    ) -> Self {
+        Self {
+            layout,
+            target,
+            account,
+            password,
+            checkout,
+        }
+    }
 }
 
 /// Shows the password (POST only; the page is sent with `Cache-Control: no-store`). The audit
@@ -40,7 +61,7 @@ pub async fn reveal(
         .db
         .run(move |conn| {
             let context = RevealContext {
-                allowed_on_target: Target::is_allowed(conn, for_db.target_id, user.id)?,
+                holds_checkout: Checkout::active_of_user_on(conn, user.id, for_db.id)?.is_some(),
                 named_in_policy: Target::policy_names(conn, for_db.target_id, user.id)?,
             };
             if let Err(reason) = may_reveal(&user, &for_db, &context) {
@@ -80,12 +101,23 @@ pub async fn reveal(
             })
         })
         .await?;
-    Ok(RevealPage {
-        layout: viewer.layout("apps"),
+    let (me, id, now) = (viewer.user.id, account.id, state.clock.now_naive());
+    let checkout = state
+        .db
+        .run(move |conn| Ok::<_, AppError>(Checkout::active_of_user_on(conn, me, id)?))
+        .await?
+        .map(|c| CheckoutView {
+            id: c.id,
+            until: crate::lending::view::TimeView::new(c.expires_at, now),
+            exclusive: c.mode == crate::domain::CheckoutType::Exclusive,
+        });
+    Ok(RevealPage::new(
+        viewer.layout("apps"),
         target,
         account,
         password,
-    })
+        checkout,
+    ))
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,8 @@ use diesel::Connection;
 use super::load_target;
 use crate::domain::{EmailAddress, UserId};
 use crate::errors::AppError;
-use crate::models::{Account, AuditEvent, NewAuditEvent, Target, User};
+use crate::lending::view::{AccountRow, account_rows};
+use crate::models::{Account, AuditEvent, NewAuditEvent, Organization, Target, User};
 use crate::state::SharedState;
 use crate::web::{AdminViewer, FieldErrors, Flash, Layout, RawForm, see_other};
 
@@ -18,8 +19,9 @@ pub struct AccountsTabPage {
     target: Target,
     tab: &'static str,
     is_admin: bool,
-    accounts: Vec<Account>,
+    accounts: Vec<AccountRow>,
     people: Vec<User>,
+    can_force: bool,
     person_email: String,
     errors: FieldErrors,
 }
@@ -31,14 +33,15 @@ async fn page(
     person_email: String,
     errors: FieldErrors,
 ) -> Result<AccountsTabPage, AppError> {
-    let id = target.id;
-    let (accounts, people) = state
+    let (user, now, for_db) = (viewer.user.clone(), state.clock.now_naive(), target.clone());
+    let (accounts, people, can_force) = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>((
-                Account::shared_of(conn, id)?,
-                Target::allowed_people(conn, id)?,
-            ))
+            let shared = Account::shared_of(conn, for_db.id)?;
+            let rows = account_rows(conn, &user, &for_db, shared, now)?;
+            let can_force = user.role == crate::domain::Role::Owner
+                && Organization::find(conn, user.organization_id)?.allow_force_checkin;
+            Ok::<_, AppError>((rows, Target::allowed_people(conn, for_db.id)?, can_force))
         })
         .await?;
     Ok(AccountsTabPage {
@@ -48,6 +51,7 @@ async fn page(
         is_admin: true,
         accounts,
         people,
+        can_force,
         person_email,
         errors,
     })

@@ -5,7 +5,7 @@ use diesel::Connection;
 
 use super::load_target;
 use crate::errors::AppError;
-use crate::models::{Account, AuditEvent, NewAuditEvent, Target};
+use crate::models::{Account, AuditEvent, Checkout, NewAuditEvent, Target};
 use crate::state::SharedState;
 use crate::web::{AdminViewer, Flash, Layout, RawForm, see_other};
 
@@ -23,6 +23,7 @@ pub async fn delete_get(
     path: web::Path<i64>,
 ) -> Result<DeleteAppPage, AppError> {
     let target = load_target(&state, viewer.user.organization_id, path.into_inner()).await?;
+    ensure_nothing_checked_out(&state, &target).await?;
     let id = target.id;
     let accounts = state
         .db
@@ -37,6 +38,22 @@ pub async fn delete_get(
     })
 }
 
+/// Deleting an app waits until none of its accounts is checked out.
+async fn ensure_nothing_checked_out(state: &SharedState, target: &Target) -> Result<(), AppError> {
+    let id = target.id;
+    let active = state
+        .db
+        .run(move |conn| Ok::<_, AppError>(Checkout::count_active_on_target(conn, id)?))
+        .await?;
+    if active > 0 {
+        return Err(AppError::Conflict(format!(
+            "{} has {active} account check-out(s) in progress. It can be deleted once they are checked in or have ended.",
+            target.name
+        )));
+    }
+    Ok(())
+}
+
 pub async fn delete_post(
     viewer: AdminViewer,
     state: SharedState,
@@ -44,6 +61,7 @@ pub async fn delete_post(
     _form: RawForm,
 ) -> Result<HttpResponse, AppError> {
     let target = load_target(&state, viewer.user.organization_id, path.into_inner()).await?;
+    ensure_nothing_checked_out(&state, &target).await?;
     let now = state.clock.now_naive();
     let organization = viewer.user.organization_id;
     let actor = viewer.user.id;

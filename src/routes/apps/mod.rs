@@ -16,6 +16,7 @@ pub use new::{new_get, new_post};
 pub use overview::overview;
 pub use settings::{settings_get, settings_post};
 
+use crate::connectors::ConnectorSettings;
 use crate::domain::password_policy::{ClassRule, PasswordPolicy};
 use crate::domain::{
     CheckoutType, Connector, ExclusiveMinutes, OrganizationId, TargetAddress, TargetDescription,
@@ -63,6 +64,12 @@ pub struct TargetForm {
     pub policy_symbols: bool,
     pub policy_symbols_min: String,
     pub policy_excluded: String,
+    pub pg_host: String,
+    pub pg_port: String,
+    pub pg_database: String,
+    pub pg_admin_username: String,
+    /// Whether an admin password is already stored (it is never sent back).
+    pub has_admin_password: bool,
 }
 
 pub struct ConnectorOption {
@@ -94,7 +101,7 @@ impl TargetForm {
     }
 
     pub fn from_target(target: &Target) -> Self {
-        Self::from_parts(
+        let mut form = Self::from_parts(
             &target.name,
             &target.address,
             &target.description,
@@ -102,7 +109,16 @@ impl TargetForm {
             target.checkout_type,
             target.exclusive_minutes,
             &target.policy(),
-        )
+        );
+        let settings = ConnectorSettings::parse_json(&target.connector_settings);
+        if target.connector == Connector::Postgres {
+            form.pg_host = settings.host;
+            form.pg_port = settings.port.to_string();
+            form.pg_database = settings.database;
+            form.pg_admin_username = settings.admin_username;
+        }
+        form.has_admin_password = target.connector_secret.is_some();
+        form
     }
 
     fn from_parts(
@@ -131,6 +147,11 @@ impl TargetForm {
             policy_symbols: policy.symbols.enabled,
             policy_symbols_min: policy.symbols.min.to_string(),
             policy_excluded: policy.excluded.clone(),
+            pg_host: String::new(),
+            pg_port: "5432".into(),
+            pg_database: String::new(),
+            pg_admin_username: String::new(),
+            has_admin_password: false,
         }
     }
 
@@ -152,10 +173,21 @@ impl TargetForm {
             policy_symbols: form.checked("policy_symbols"),
             policy_symbols_min: form.get("policy_symbols_min").into(),
             policy_excluded: form.get("policy_excluded").into(),
+            pg_host: form.get("pg_host").into(),
+            pg_port: form.get("pg_port").into(),
+            pg_database: form.get("pg_database").into(),
+            pg_admin_username: form.get("pg_admin_username").into(),
+            has_admin_password: false,
         }
     }
 
-    pub fn parse(&self) -> Result<TargetInput, FieldErrors> {
+    /// Validates the form. `form` gives the write-only admin password; `has_admin_password`
+    /// says whether one is stored already (an empty field then keeps it).
+    pub fn parse(
+        &self,
+        form: &RawForm,
+        has_admin_password: bool,
+    ) -> Result<TargetInput, FieldErrors> {
         let mut errors = FieldErrors::new();
         let name = errors.take("name", TargetName::parse(&self.name));
         let address = errors.take("address", TargetAddress::parse(&self.address));
@@ -203,6 +235,72 @@ impl TargetForm {
             "policy_symbols_min",
         );
         let excluded: String = self.policy_excluded.trim().to_string();
+        let mut connector_settings = ConnectorSettings::default();
+        let mut admin_password = None;
+        if connector == Some(Connector::Postgres) {
+            let host = self.pg_host.trim();
+            if host.is_empty() {
+                errors.add(
+                    "pg_host",
+                    "Enter the PostgreSQL server's host name or address.",
+                );
+            } else if host.len() > 253
+                || host.contains(char::is_whitespace)
+                || host.contains(['/', '@', '?', '#', '<', '>', '"'])
+            {
+                errors.add(
+                    "pg_host",
+                    "Enter a host name or address only, like db.example.com or 10.0.0.5.",
+                );
+            }
+            let port = match self.pg_port.trim() {
+                "" => Some(5432),
+                raw => errors.take(
+                    "pg_port",
+                    raw.parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| "Enter a port from 1 to 65535.".to_string()),
+                ),
+            };
+            let database = self.pg_database.trim();
+            if database.is_empty()
+                || database.chars().count() > 63
+                || database.chars().any(char::is_control)
+            {
+                errors.add(
+                    "pg_database",
+                    "Enter the database to connect to (at most 63 characters).",
+                );
+            }
+            let admin = self.pg_admin_username.trim();
+            if admin.is_empty() || admin.chars().count() > 63 || admin.chars().any(char::is_control)
+            {
+                errors.add(
+                    "pg_admin_username",
+                    "Enter the login Keyholder uses to change passwords (a role with CREATEROLE, at most 63 characters).",
+                );
+            }
+            let typed = form.get("pg_admin_password");
+            if typed.is_empty() {
+                if !has_admin_password {
+                    errors.add("pg_admin_password", "Enter the password of this login.");
+                }
+            } else if typed.contains('\u{FFFD}') || typed.chars().count() > 1024 {
+                errors.add(
+                    "pg_admin_password",
+                    "The password contains characters that could not be read, or is too long.",
+                );
+            } else {
+                admin_password = Some(zeroize::Zeroizing::new(typed.to_string()));
+            }
+            connector_settings = ConnectorSettings {
+                host: host.to_string(),
+                port: port.unwrap_or(5432),
+                database: database.to_string(),
+                admin_username: admin.to_string(),
+            };
+        }
         let policy = match (length, lower, upper, digits, symbols) {
             (Some(length), Some(lower), Some(upper), Some(digits), Some(symbols)) => {
                 let policy = PasswordPolicy {
@@ -250,6 +348,8 @@ impl TargetForm {
                 checkout_type,
                 exclusive_minutes,
                 policy,
+                connector_settings,
+                admin_password,
             }),
             _ => Err(errors),
         }

@@ -45,11 +45,12 @@ pub async fn new_post(
             StatusCode::UNPROCESSABLE_ENTITY,
         )))
     };
-    let input = match values.parse() {
+    let input = match values.parse(&form, false) {
         Ok(input) => input,
         Err(errors) => return page(values, errors),
     };
     let now = state.clock.now_naive();
+    let vault = state.vault.clone();
     let organization = viewer.user.organization_id;
     let actor = viewer.user.id;
     let client = viewer.client.as_str().to_string();
@@ -57,7 +58,7 @@ pub async fn new_post(
         .db
         .run(move |conn| {
             let result = conn.transaction(|conn| {
-                let target = Target::insert(conn, organization, &input, now)?;
+                let target = Target::insert(conn, &vault, organization, &input, now)?;
                 AuditEvent::record(
                     conn,
                     NewAuditEvent {
@@ -82,6 +83,7 @@ pub async fn new_post(
             match result {
                 Ok(target) => Ok(Some(target)),
                 Err(TargetError::NameTaken) => Ok(None),
+                Err(TargetError::Vault(e)) => Err(AppError::Unexpected(e.into())),
                 Err(TargetError::Database(e)) => Err(AppError::from(e)),
             }
         })

@@ -5,7 +5,8 @@ use askama_web::WebTemplate;
 use super::load_target;
 use crate::access::can_manage_apps;
 use crate::errors::AppError;
-use crate::models::{Account, Target};
+use crate::lending::view::{AccountRow, account_rows};
+use crate::models::{Account, Organization, Target};
 use crate::state::SharedState;
 use crate::web::{Layout, Viewer};
 
@@ -19,7 +20,8 @@ pub struct OverviewPage {
     policy_text: String,
     my_credential: Option<Account>,
     allowed: bool,
-    shared: Vec<Account>,
+    shared: Vec<AccountRow>,
+    can_force: bool,
 }
 
 pub async fn overview(
@@ -28,17 +30,25 @@ pub async fn overview(
     path: web::Path<i64>,
 ) -> Result<OverviewPage, AppError> {
     let target = load_target(&state, viewer.user.organization_id, path.into_inner()).await?;
-    let (target_id, user_id) = (target.id, viewer.user.id);
-    let (my_credential, allowed, shared) = state
+    let (user, now) = (viewer.user.clone(), state.clock.now_naive());
+    let for_db = target.clone();
+    let is_admin = can_manage_apps(&viewer.user);
+    let (my_credential, allowed, shared, can_force) = state
         .db
         .run(move |conn| {
-            let mine = Account::personal_of(conn, target_id, user_id)?;
-            let allowed = Target::is_allowed(conn, target_id, user_id)?;
-            let shared = Account::shared_of(conn, target_id)?;
-            Ok::<_, AppError>((mine, allowed, shared))
+            let mine = Account::personal_of(conn, for_db.id, user.id)?;
+            let allowed = Target::is_allowed(conn, for_db.id, user.id)?;
+            let shared = if allowed || is_admin {
+                let accounts = Account::shared_of(conn, for_db.id)?;
+                account_rows(conn, &user, &for_db, accounts, now)?
+            } else {
+                Vec::new()
+            };
+            let can_force = user.role == crate::domain::Role::Owner
+                && Organization::find(conn, user.organization_id)?.allow_force_checkin;
+            Ok::<_, AppError>((mine, allowed, shared, can_force))
         })
         .await?;
-    let is_admin = can_manage_apps(&viewer.user);
     Ok(OverviewPage {
         layout: viewer.layout("apps"),
         policy_text: target.policy().describe(),
@@ -48,10 +58,7 @@ pub async fn overview(
         my_credential,
         allowed,
         // Members see shared accounts only when they are allowed to use them.
-        shared: if allowed || is_admin {
-            shared
-        } else {
-            Vec::new()
-        },
+        shared,
+        can_force,
     })
 }

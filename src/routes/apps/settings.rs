@@ -46,8 +46,9 @@ pub async fn settings_post(
     form: RawForm,
 ) -> Result<Either<HttpResponse, (SettingsPage, StatusCode)>, AppError> {
     let target = load_target(&state, viewer.user.organization_id, path.into_inner()).await?;
-    let values = TargetForm::from_form(&form);
-    let input = match values.parse() {
+    let mut values = TargetForm::from_form(&form);
+    values.has_admin_password = target.connector_secret.is_some();
+    let input = match values.parse(&form, target.connector_secret.is_some()) {
         Ok(input) => input,
         Err(errors) => {
             return Ok(Either::Right((
@@ -64,7 +65,36 @@ pub async fn settings_post(
             )));
         }
     };
+    if input.checkout_type != target.checkout_type {
+        let id = target.id;
+        let active = state
+            .db
+            .run(move |conn| {
+                Ok::<_, AppError>(crate::models::Checkout::count_active_on_target(conn, id)?)
+            })
+            .await?;
+        if active > 0 {
+            let mut errors = FieldErrors::new();
+            errors.add(
+                "checkout_type",
+                format!("{active} check-out(s) of this app are in progress. Change the checkout type once they have ended."),
+            );
+            return Ok(Either::Right((
+                SettingsPage {
+                    layout: viewer.layout("apps"),
+                    target,
+                    tab: "settings",
+                    is_admin: true,
+                    form: values,
+                    errors,
+                    connectors: connector_options(),
+                },
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )));
+        }
+    }
     let now = state.clock.now_naive();
+    let vault = state.vault.clone();
     let organization = viewer.user.organization_id;
     let actor = viewer.user.id;
     let client = viewer.client.as_str().to_string();
@@ -74,7 +104,7 @@ pub async fn settings_post(
         .db
         .run(move |conn| {
             let result = conn.transaction(|conn| {
-                Target::update(conn, target_id, &input, now)?;
+                Target::update(conn, &vault, target_id, &input, now)?;
                 let after = Target::find_in_organization(conn, organization, target_id)?
                     .map(|t| TargetForm::from_target(&t));
                 let changes = after
@@ -103,6 +133,7 @@ pub async fn settings_post(
             match result {
                 Ok(()) => Ok(true),
                 Err(TargetError::NameTaken) => Ok(false),
+                Err(TargetError::Vault(e)) => Err(AppError::Unexpected(e.into())),
                 Err(TargetError::Database(e)) => Err(AppError::from(e)),
             }
         })
@@ -144,6 +175,19 @@ fn describe_changes(before: &TargetForm, after: &TargetForm) -> String {
     }
     if before.description != after.description {
         changed.push("description".to_string());
+    }
+    if (
+        &before.pg_host,
+        &before.pg_port,
+        &before.pg_database,
+        &before.pg_admin_username,
+    ) != (
+        &after.pg_host,
+        &after.pg_port,
+        &after.pg_database,
+        &after.pg_admin_username,
+    ) {
+        changed.push("connector settings".to_string());
     }
     if before.connector != after.connector {
         changed.push(format!(

@@ -1,0 +1,10 @@
+DROP TABLE notifications;
+DROP TABLE checkouts;
+ALTER TABLE organizations DROP COLUMN allow_force_checkin;
+DROP INDEX accounts_due_resets;
+ALTER TABLE accounts DROP COLUMN exclusive_checkout_id;
+ALTER TABLE accounts DROP COLUMN next_reset_at;
+ALTER TABLE accounts DROP COLUMN reset_error;
+ALTER TABLE accounts DROP COLUMN reset_attempts;
+ALTER TABLE accounts DROP COLUMN pending_secret;
+ALTER TABLE accounts DROP COLUMN state;

@@ -1,0 +1,203 @@
+//! Background work with apalis, in the same process as the web server: one queue of jobs in the
+//! job storage of the installation's engine (a SQLite file beside the database, or the `apalis`
+//! schema of the PostgreSQL database, shared by every instance), and a cron sweep.
+//!
+//! Jobs are accelerators, the database is the truth: every job is idempotent (the queue delivers
+//! at least once), and the sweep finds anything due that no job covered — for instance
+//! everything that fell due while the server was down.
+
+mod expire_checkout;
+mod reset_password;
+mod sweep;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_cron::CronScheduler;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+pub use expire_checkout::ExpireCheckout;
+pub use reset_password::ResetPassword;
+pub use sweep::{SweepReport, sweep_once};
+
+use crate::config::Config;
+use crate::db::DatabaseUrl;
+use crate::state::AppState;
+
+pub const QUEUE: &str = "keyholder::jobs";
+
+/// Every kind of job, in one queue.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum Job {
+    ExpireCheckout(ExpireCheckout),
+    ResetPassword(ResetPassword),
+}
+
+/// Where jobs are pushed. Cheap to clone.
+#[derive(Clone)]
+pub enum JobQueue {
+    Sqlite(apalis_sqlite::SqliteStorage<Job>),
+    Postgres(apalis_postgres::PostgresStorage<Job>),
+}
+
+impl JobQueue {
+    /// Connects to the job storage of the installation's engine and creates its tables.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let url = &config.database;
+        match url.sqlite_path() {
+            Some(path) => {
+                let jobs_file = jobs_file_beside(path);
+                let pool = apalis_sqlite::SqlitePool::connect(&format!(
+                    "sqlite://{}?mode=rwc",
+                    jobs_file.display()
+                ))
+                .await
+                .with_context(|| format!("opening the job queue {}", jobs_file.display()))?;
+                apalis_sqlite::SqliteStorage::setup(&pool)
+                    .await
+                    .context("creating the job queue tables")?;
+                let storage =
+                    apalis_sqlite::SqliteStorage::new(&pool).with_config(storage_config_sqlite());
+                Ok(JobQueue::Sqlite(storage))
+            }
+            None => {
+                let pool = apalis_postgres::PgPool::connect(url.as_str())
+                    .await
+                    .context("connecting the job queue to PostgreSQL")?;
+                apalis_postgres::PostgresStorage::setup(&pool)
+                    .await
+                    .context("creating the job queue tables in PostgreSQL")?;
+                let storage = apalis_postgres::PostgresStorage::new(&pool)
+                    .with_config(apalis_postgres::Config::default().queue(QUEUE));
+                Ok(JobQueue::Postgres(storage))
+            }
+        }
+    }
+
+    /// Pushes a job to run after `delay` (at once when zero).
+    pub async fn push(&self, job: Job, delay: Duration) -> anyhow::Result<()> {
+        let task = TaskBuilder::new(job)
+            .run_after(delay)
+            .max_attempts(3)
+            .build();
+        match self.clone() {
+            JobQueue::Sqlite(mut storage) => storage
+                .push_task(task)
+                .await
+                .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
+            JobQueue::Postgres(mut storage) => storage
+                .push_task(task)
+                .await
+                .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
+        }
+    }
+
+    /// Pushes a job for `at` (in the application's clock), logging instead of failing: the sweep
+    /// covers any job that could not be queued.
+    pub async fn schedule(&self, state: &AppState, job: Job, at: NaiveDateTime) {
+        let now = state.clock.now_naive();
+        let delay = (at - now).to_std().unwrap_or(Duration::ZERO);
+        if let Err(error) = self.push(job, delay).await {
+            tracing::warn!(error = %error, "could not queue a job; the sweep will cover it");
+        }
+    }
+}
+
+fn storage_config_sqlite() -> apalis_sqlite::Config {
+    apalis_sqlite::Config::default().queue(QUEUE)
+}
+
+/// `data/keyholder.db` → `data/keyholder-jobs.db`.
+pub fn jobs_file_beside(database: &std::path::Path) -> std::path::PathBuf {
+    let stem = database
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "keyholder".into());
+    database.with_file_name(format!("{stem}-jobs.db"))
+}
+
+async fn run_job(job: Job, state: Data<Arc<AppState>>) -> Result<(), BoxDynError> {
+    let state: Arc<AppState> = (*state).clone();
+    match job {
+        Job::ExpireCheckout(job) => job.run(state).await,
+        Job::ResetPassword(job) => job.run(state).await,
+    }
+    .map_err(|e| -> BoxDynError { e.into() })
+}
+
+async fn run_sweep(
+    _tick: apalis_cron::Tick,
+    state: Data<Arc<AppState>>,
+) -> Result<(), BoxDynError> {
+    let state: Arc<AppState> = (*state).clone();
+    sweep::run(state)
+        .await
+        .map_err(|e| -> BoxDynError { e.into() })
+}
+
+/// The running workers; `stop` ends them after the web server has stopped.
+pub struct Workers {
+    context: MonitorContext,
+    handle: tokio::task::JoinHandle<Result<(), MonitorError>>,
+}
+
+impl Workers {
+    pub async fn stop(self) {
+        if let Err(error) = self.context.shutdown() {
+            tracing::warn!(error = %error, "stopping the job workers");
+        }
+        match self.handle.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => tracing::warn!(error = %error, "job workers stopped with an error"),
+            Err(error) => tracing::warn!(error = %error, "job workers task failed"),
+        }
+    }
+}
+
+/// Starts the job worker and the sweep beside the web server.
+pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
+    let poll = state.config.job_poll_interval;
+    let sweep_every = state.config.sweep_interval.as_secs().clamp(1, 59);
+    let schedule = cron::Schedule::from_str(&format!("*/{sweep_every} * * * * *"))
+        .context("the sweep schedule")?;
+    let concurrency = 4;
+    let monitor = Monitor::new();
+    let worker_state = state.clone();
+    let monitor = match state.jobs.clone() {
+        JobQueue::Sqlite(storage) => monitor.register(move |_restarts| {
+            WorkerBuilder::new("keyholder-jobs")
+                .backend(storage.clone().poll_with_interval(poll))
+                .data(worker_state.clone())
+                .concurrency(concurrency)
+                .build(run_job)
+        }),
+        JobQueue::Postgres(storage) => monitor.register(move |_restarts| {
+            WorkerBuilder::new("keyholder-jobs")
+                .backend(storage.clone().poll_with_interval(poll))
+                .data(worker_state.clone())
+                .concurrency(concurrency)
+                .build(run_job)
+        }),
+    };
+    let sweep_state = state.clone();
+    let monitor = monitor
+        .register(move |_restarts| {
+            WorkerBuilder::new("keyholder-sweep")
+                .backend(CronScheduler::new(schedule.clone()))
+                .data(sweep_state.clone())
+                .build(run_sweep)
+        })
+        .shutdown_timeout(Duration::from_secs(20));
+    let context = monitor.context();
+    let handle = tokio::spawn(monitor.run());
+    Ok(Workers { context, handle })
+}
+
+/// Whether a database URL keeps its jobs in a SQLite file.
+pub fn is_sqlite(url: &DatabaseUrl) -> bool {
+    url.is_sqlite()
+}

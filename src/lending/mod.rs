@@ -1,0 +1,301 @@
+//! Check-out, check-in, expiry and password resets.
+//!
+//! Every state change is a conditional write inside a transaction whose first statement is a
+//! write (so SQLite takes its write lock at once and PostgreSQL locks the row): two people can
+//! never both hold an exclusive account, and an account whose reset has not succeeded is never
+//! handed out. A reset stores the new password encrypted as *pending* before the real system
+//! is touched, retries with that same password, and makes it current only once the system has
+//! accepted it and a test login with it worked.
+
+mod reset;
+pub mod view;
+
+use chrono::NaiveDateTime;
+use diesel::Connection;
+use diesel::prelude::*;
+
+pub use reset::{MAX_RESET_ATTEMPTS, ResetOutcome, perform_reset, retry_reset, set_real_password};
+
+use crate::db::DbConnection;
+use crate::domain::{AccountId, CheckoutType, UserId};
+use crate::models::checkout::EndReason;
+use crate::models::{
+    Account, AccountState, AuditEvent, Checkout, NewAuditEvent, Notification, Target, User,
+    is_unique_violation,
+};
+use crate::schema::accounts;
+use crate::vault::{Vault, VaultError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LendingError {
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    #[error(transparent)]
+    Database(#[from] diesel::result::Error),
+}
+
+/// Why a check-out was not granted, in words for the person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    NotShared,
+    NotAllowed,
+    Locked {
+        holder: String,
+        until: NaiveDateTime,
+    },
+    AlreadyHeld,
+    Resetting,
+    OutOfSync,
+}
+
+impl Refusal {
+    pub fn message(&self) -> String {
+        match self {
+            Refusal::NotShared => "Only shared accounts are checked out.".into(),
+            Refusal::NotAllowed => "You are not among the people allowed to use this app's shared accounts. Ask an admin to add you.".into(),
+            Refusal::Locked { holder, until } => format!(
+                "{holder} has checked this account out exclusively until {} UTC. Nobody else can check it out, reveal, edit, reset or delete it until then.",
+                until.format("%Y-%m-%d %H:%M")
+            ),
+            Refusal::AlreadyHeld => "You already hold this account.".into(),
+            Refusal::Resetting => "Its password is being reset after the last check-out. It will be available in a moment.".into(),
+            Refusal::OutOfSync => "Its password reset failed, so it is out of sync and unavailable until an admin fixes it.".into(),
+        }
+    }
+}
+
+/// The transaction's own error: either a refusal (rolled back) or a failure.
+enum Tx {
+    Refused,
+    Failed(LendingError),
+}
+
+impl From<diesel::result::Error> for Tx {
+    fn from(e: diesel::result::Error) -> Self {
+        Tx::Failed(e.into())
+    }
+}
+
+impl From<VaultError> for Tx {
+    fn from(e: VaultError) -> Self {
+        Tx::Failed(e.into())
+    }
+}
+
+/// Checks `account` out to `user` for the target's duration. `client` is for the audit trail.
+pub fn check_out(
+    conn: &mut DbConnection,
+    user: &User,
+    account: &Account,
+    target: &Target,
+    now: NaiveDateTime,
+    client: Option<&str>,
+) -> Result<Result<Checkout, Refusal>, LendingError> {
+    if !account.is_shared() {
+        return Ok(Err(Refusal::NotShared));
+    }
+    if !Target::is_allowed(conn, target.id, user.id)? {
+        return Ok(Err(Refusal::NotAllowed));
+    }
+    let mode = target.checkout_type;
+    let expires_at = now + chrono::Duration::minutes(i64::from(target.exclusive_minutes));
+    let result = conn.transaction(|conn| {
+        let id = match Checkout::insert(
+            conn,
+            crate::models::checkout::NewCheckout {
+                organization: account.organization_id,
+                account: account.id,
+                target: target.id,
+                user: user.id,
+                mode,
+                started_at: now,
+                expires_at,
+            },
+        ) {
+            Ok(id) => id,
+            Err(e) if is_unique_violation(&e) => return Err(Tx::Refused),
+            Err(e) => return Err(e.into()),
+        };
+        let claim = diesel::update(
+            accounts::table
+                .filter(accounts::id.eq(account.id.0))
+                .filter(accounts::state.eq(AccountState::Available.as_str()))
+                .filter(accounts::exclusive_checkout_id.is_null()),
+        );
+        let claimed = match mode {
+            CheckoutType::Exclusive => claim
+                .set(accounts::exclusive_checkout_id.eq(Some(id)))
+                .execute(conn)?,
+            CheckoutType::Regular => claim
+                .set(accounts::updated_at.eq(accounts::updated_at))
+                .execute(conn)?,
+        };
+        if claimed != 1 {
+            return Err(Tx::Refused);
+        }
+        AuditEvent::record(
+            conn,
+            NewAuditEvent {
+                organization_id: account.organization_id,
+                actor: Some(user.id),
+                action: "checkout.start",
+                object_type: "account",
+                object_id: Some(account.id.0),
+                detail: format!(
+                    "Checked out \"{}\" on \"{}\" ({}) until {} UTC",
+                    account.username,
+                    target.name,
+                    mode.label(),
+                    expires_at.format("%Y-%m-%d %H:%M:%S")
+                ),
+                client_addr: client,
+                target_id: Some(target.id.0),
+            },
+            now,
+        )?;
+        Checkout::find(conn, id)?.ok_or(Tx::Failed(diesel::result::Error::NotFound.into()))
+    });
+    match result {
+        Ok(checkout) => Ok(Ok(checkout)),
+        Err(Tx::Failed(e)) => Err(e),
+        Err(Tx::Refused) => Ok(Err(explain_refusal(conn, user.id, account.id)?)),
+    }
+}
+
+/// Reads why a check-out could not be granted (after the refused transaction rolled back).
+fn explain_refusal(
+    conn: &mut DbConnection,
+    user: UserId,
+    account: AccountId,
+) -> Result<Refusal, LendingError> {
+    if Checkout::active_of_user_on(conn, user, account)?.is_some() {
+        return Ok(Refusal::AlreadyHeld);
+    }
+    let active = Checkout::active_for_accounts(conn, &[account.0])?;
+    if let Some(holder) = active
+        .iter()
+        .find(|a| a.checkout.mode == CheckoutType::Exclusive)
+    {
+        return Ok(Refusal::Locked {
+            holder: holder.holder_name.clone(),
+            until: holder.checkout.expires_at,
+        });
+    }
+    let state: String = accounts::table
+        .find(account.0)
+        .select(accounts::state)
+        .first(conn)?;
+    Ok(match AccountState::from(state) {
+        AccountState::OutOfSync => Refusal::OutOfSync,
+        _ => Refusal::Resetting,
+    })
+}
+
+/// What ending a check-out did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    /// Someone (another worker, the holder) had already ended it.
+    AlreadyEnded,
+    /// Ended; `reset` says whether a password reset was started.
+    Ended { account: AccountId, reset: bool },
+}
+
+/// Ends a check-out (check-in, expiry or forced). Idempotent. Lifts the exclusive lock and, when
+/// AutoReset is enabled (and, for regular check-outs, this was the last holder), starts the
+/// reset in the same transaction, so the account is never available with a known password.
+pub fn end_checkout(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    checkout_id: i64,
+    reason: EndReason,
+    by: Option<&User>,
+    now: NaiveDateTime,
+    client: Option<&str>,
+) -> Result<Ended, LendingError> {
+    conn.transaction(|conn| {
+        if Checkout::end(conn, checkout_id, reason, by.map(|u| u.id), now)? == 0 {
+            return Ok(Ended::AlreadyEnded);
+        }
+        let checkout = Checkout::find(conn, checkout_id)?.ok_or(diesel::result::Error::NotFound)?;
+        let account: Option<Account> = accounts::table
+            .find(checkout.account_id.0)
+            .select(Account::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(account) = account else {
+            return Ok(Ended::Ended {
+                account: checkout.account_id,
+                reset: false,
+            });
+        };
+        if checkout.mode == CheckoutType::Exclusive {
+            diesel::update(
+                accounts::table
+                    .filter(accounts::id.eq(account.id.0))
+                    .filter(accounts::exclusive_checkout_id.eq(checkout.id)),
+            )
+            .set(accounts::exclusive_checkout_id.eq(None::<i64>))
+            .execute(conn)?;
+        }
+        let others = Checkout::count_active_on(conn, account.id)?;
+        let target = Target::find(conn, account.target_id)?;
+        let reset = account.auto_reset && account.state == AccountState::Available && others == 0;
+        if reset {
+            reset::begin_reset(conn, vault, &account, target.as_ref(), now)?;
+        }
+        let target_name = target
+            .as_ref()
+            .map(|t| t.name.as_str())
+            .unwrap_or("(deleted app)");
+        let (action, verb) = match reason {
+            EndReason::CheckedIn => ("checkout.checkin", "Checked in"),
+            EndReason::Expired => ("checkout.expire", "Check-out expired for"),
+            EndReason::Forced => ("checkout.force", "Forced the check-in of"),
+        };
+        AuditEvent::record(
+            conn,
+            NewAuditEvent {
+                organization_id: account.organization_id,
+                actor: by.map(|u| u.id),
+                action,
+                object_type: "account",
+                object_id: Some(account.id.0),
+                detail: format!(
+                    "{verb} \"{}\" on \"{target_name}\"; {}",
+                    account.username,
+                    if reset {
+                        "password reset started"
+                    } else if !account.auto_reset {
+                        "AutoReset disabled: password unchanged"
+                    } else if others > 0 {
+                        "others still hold it: reset when the last one ends"
+                    } else {
+                        "no reset"
+                    }
+                ),
+                client_addr: client,
+                target_id: Some(account.target_id.0),
+            },
+            now,
+        )?;
+        if reason == EndReason::Forced {
+            Notification::send(
+                conn,
+                account.organization_id,
+                checkout.user_id,
+                &format!(
+                    "{} ended your exclusive check-out of {} on {}.",
+                    by.map(|u| u.name.as_str()).unwrap_or("An owner"),
+                    account.username,
+                    target_name
+                ),
+                &format!("/apps/{}", account.target_id),
+                now,
+            )?;
+        }
+        Ok::<_, LendingError>(Ended::Ended {
+            account: account.id,
+            reset,
+        })
+    })
+}

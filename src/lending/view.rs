@@ -1,0 +1,174 @@
+//! What pages show about shared accounts: state in words, holders, and what the viewer can do.
+
+use chrono::NaiveDateTime;
+
+use crate::db::DbConnection;
+use crate::domain::CheckoutType;
+use crate::models::{Account, AccountState, ActiveCheckout, Checkout, Target, User};
+
+pub struct AccountRow {
+    pub account: Account,
+    /// "Available", "Checked out", "Resetting", "Out of sync".
+    pub state_label: &'static str,
+    /// CSS modifier for the state badge.
+    pub state_class: &'static str,
+    pub holders: Vec<HolderView>,
+    /// The viewer's own active check-out of this account.
+    pub mine: Option<CheckoutView>,
+    pub can_check_out: bool,
+    /// Shown to everyone else while an exclusive holder has it.
+    pub locked_by: Option<HolderView>,
+}
+
+pub struct HolderView {
+    pub checkout_id: i64,
+    pub name: String,
+    pub until: TimeView,
+    pub exclusive: bool,
+}
+
+pub struct CheckoutView {
+    pub id: i64,
+    pub until: TimeView,
+    pub exclusive: bool,
+}
+
+/// A moment, as ISO for scripts and in words for people without them.
+pub struct TimeView {
+    pub iso: String,
+    pub words: String,
+}
+
+impl TimeView {
+    pub fn new(at: NaiveDateTime, now: NaiveDateTime) -> Self {
+        Self {
+            iso: at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            words: format!(
+                "{} UTC ({})",
+                at.format("%Y-%m-%d %H:%M"),
+                relative(at, now)
+            ),
+        }
+    }
+}
+
+/// "in 12 minutes", "in 1 hour 5 minutes", "2 minutes ago".
+pub fn relative(at: NaiveDateTime, now: NaiveDateTime) -> String {
+    let seconds = (at - now).num_seconds();
+    let magnitude = seconds.unsigned_abs();
+    let text = if magnitude < 60 {
+        "less than a minute".to_string()
+    } else if magnitude < 3600 {
+        let m = magnitude / 60;
+        format!("{m} minute{}", if m == 1 { "" } else { "s" })
+    } else if magnitude < 86_400 {
+        let h = magnitude / 3600;
+        let m = (magnitude % 3600) / 60;
+        if m == 0 {
+            format!("{h} hour{}", if h == 1 { "" } else { "s" })
+        } else {
+            format!(
+                "{h} hour{} {m} minute{}",
+                if h == 1 { "" } else { "s" },
+                if m == 1 { "" } else { "s" }
+            )
+        }
+    } else {
+        let d = magnitude / 86_400;
+        format!("{d} day{}", if d == 1 { "" } else { "s" })
+    };
+    if seconds >= 0 {
+        format!("in {text}")
+    } else {
+        format!("{text} ago")
+    }
+}
+
+/// Rows for `accounts` (shared accounts of `target`) as `viewer` sees them.
+pub fn account_rows(
+    conn: &mut DbConnection,
+    viewer: &User,
+    target: &Target,
+    accounts: Vec<Account>,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Vec<AccountRow>> {
+    let ids: Vec<i64> = accounts.iter().map(|a| a.id.0).collect();
+    let active = Checkout::active_for_accounts(conn, &ids)?;
+    let allowed = Target::is_allowed(conn, target.id, viewer.id)?;
+    Ok(accounts
+        .into_iter()
+        .map(|account| row(account, &active, viewer, allowed, now))
+        .collect())
+}
+
+/// Rows for shared accounts the viewer is allowed to use, each with its app's name and id.
+pub fn usable_rows(
+    conn: &mut DbConnection,
+    viewer: &User,
+    pairs: Vec<(Account, String)>,
+    now: NaiveDateTime,
+) -> diesel::QueryResult<Vec<(AccountRow, String)>> {
+    let ids: Vec<i64> = pairs.iter().map(|(a, _)| a.id.0).collect();
+    let active = Checkout::active_for_accounts(conn, &ids)?;
+    Ok(pairs
+        .into_iter()
+        .map(|(account, app)| (row(account, &active, viewer, true, now), app))
+        .collect())
+}
+
+fn row(
+    account: Account,
+    active: &[ActiveCheckout],
+    viewer: &User,
+    allowed: bool,
+    now: NaiveDateTime,
+) -> AccountRow {
+    let holders: Vec<HolderView> = active
+        .iter()
+        .filter(|a| a.checkout.account_id == account.id)
+        .map(|a| HolderView {
+            checkout_id: a.checkout.id,
+            name: a.holder_name.clone(),
+            until: TimeView::new(a.checkout.expires_at, now),
+            exclusive: a.checkout.mode == CheckoutType::Exclusive,
+        })
+        .collect();
+    let mine = active
+        .iter()
+        .find(|a| a.checkout.account_id == account.id && a.checkout.user_id == viewer.id)
+        .map(|a| CheckoutView {
+            id: a.checkout.id,
+            until: TimeView::new(a.checkout.expires_at, now),
+            exclusive: a.checkout.mode == CheckoutType::Exclusive,
+        });
+    let exclusive_holder = active.iter().find(|a| {
+        a.checkout.account_id == account.id && a.checkout.mode == CheckoutType::Exclusive
+    });
+    let locked_by = exclusive_holder
+        .filter(|a| a.checkout.user_id != viewer.id)
+        .map(|a| HolderView {
+            checkout_id: a.checkout.id,
+            name: a.holder_name.clone(),
+            until: TimeView::new(a.checkout.expires_at, now),
+            exclusive: true,
+        });
+    let (state_label, state_class) = match account.state {
+        AccountState::Resetting => ("Resetting", "state-warn"),
+        AccountState::OutOfSync => ("Out of sync", "state-danger"),
+        AccountState::Available if !holders.is_empty() => ("Checked out", "state-info"),
+        AccountState::Available => ("Available", "state-ok"),
+    };
+    let can_check_out = allowed
+        && account.state == AccountState::Available
+        && exclusive_holder.is_none()
+        && mine.is_none();
+    AccountRow {
+        account,
+        state_label,
+        state_class,
+        holders,
+        mine,
+        can_check_out,
+        locked_by,
+    }
+}

@@ -1,0 +1,239 @@
+//! Check-outs, kept forever as history.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::db::DbConnection;
+use crate::domain::{AccountId, CheckoutType, OrganizationId, TargetId, UserId};
+use crate::schema::{checkouts, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = checkouts)]
+pub struct Checkout {
+    pub id: i64,
+    #[diesel(deserialize_as = i64)]
+    pub organization_id: OrganizationId,
+    #[diesel(deserialize_as = i64)]
+    pub account_id: AccountId,
+    #[diesel(deserialize_as = i64)]
+    pub target_id: TargetId,
+    #[diesel(deserialize_as = i64)]
+    pub user_id: UserId,
+    #[diesel(deserialize_as = String)]
+    pub mode: CheckoutType,
+    pub started_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
+    pub end_reason: Option<String>,
+    pub ended_by: Option<i64>,
+    pub reminded: bool,
+}
+
+pub struct NewCheckout {
+    pub organization: OrganizationId,
+    pub account: AccountId,
+    pub target: TargetId,
+    pub user: UserId,
+    pub mode: CheckoutType,
+    pub started_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// How a check-out ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    CheckedIn,
+    Expired,
+    Forced,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndReason::CheckedIn => "checked_in",
+            EndReason::Expired => "expired",
+            EndReason::Forced => "forced",
+        }
+    }
+}
+
+/// An active check-out with its holder's name, for pages.
+#[derive(Debug, Clone)]
+pub struct ActiveCheckout {
+    pub checkout: Checkout,
+    pub holder_name: String,
+}
+
+impl Checkout {
+    pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Checkout>> {
+        checkouts::table
+            .find(id)
+            .select(Checkout::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn insert(conn: &mut DbConnection, new: NewCheckout) -> QueryResult<i64> {
+        diesel::insert_into(checkouts::table)
+            .values((
+                checkouts::organization_id.eq(new.organization.0),
+                checkouts::account_id.eq(new.account.0),
+                checkouts::target_id.eq(new.target.0),
+                checkouts::user_id.eq(new.user.0),
+                checkouts::mode.eq(new.mode.as_str()),
+                checkouts::started_at.eq(new.started_at),
+                checkouts::expires_at.eq(new.expires_at),
+                checkouts::reminded.eq(false),
+            ))
+            .returning(checkouts::id)
+            .get_result(conn)
+    }
+
+    /// Ends a check-out that is still active; 0 rows means someone else ended it first.
+    pub fn end(
+        conn: &mut DbConnection,
+        id: i64,
+        reason: EndReason,
+        by: Option<UserId>,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            checkouts::table
+                .filter(checkouts::id.eq(id))
+                .filter(checkouts::ended_at.is_null()),
+        )
+        .set((
+            checkouts::ended_at.eq(now),
+            checkouts::end_reason.eq(reason.as_str()),
+            checkouts::ended_by.eq(by.map(|u| u.0)),
+        ))
+        .execute(conn)
+    }
+
+    /// Active check-outs of accounts, with their holders' names.
+    pub fn active_for_accounts(
+        conn: &mut DbConnection,
+        accounts: &[i64],
+    ) -> QueryResult<Vec<ActiveCheckout>> {
+        let rows: Vec<(Checkout, String)> = checkouts::table
+            .inner_join(users::table)
+            .filter(checkouts::account_id.eq_any(accounts))
+            .filter(checkouts::ended_at.is_null())
+            .order(checkouts::started_at.asc())
+            .select((Checkout::as_select(), users::name))
+            .load(conn)?;
+        Ok(rows
+            .into_iter()
+            .map(|(checkout, holder_name)| ActiveCheckout {
+                checkout,
+                holder_name,
+            })
+            .collect())
+    }
+
+    pub fn active_of_user(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<Checkout>> {
+        checkouts::table
+            .filter(checkouts::user_id.eq(user.0))
+            .filter(checkouts::ended_at.is_null())
+            .order(checkouts::expires_at.asc())
+            .select(Checkout::as_select())
+            .load(conn)
+    }
+
+    pub fn active_of_user_on(
+        conn: &mut DbConnection,
+        user: UserId,
+        account: AccountId,
+    ) -> QueryResult<Option<Checkout>> {
+        checkouts::table
+            .filter(checkouts::user_id.eq(user.0))
+            .filter(checkouts::account_id.eq(account.0))
+            .filter(checkouts::ended_at.is_null())
+            .select(Checkout::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    pub fn count_active_on(conn: &mut DbConnection, account: AccountId) -> QueryResult<i64> {
+        checkouts::table
+            .filter(checkouts::account_id.eq(account.0))
+            .filter(checkouts::ended_at.is_null())
+            .count()
+            .get_result(conn)
+    }
+
+    pub fn count_active_on_target(conn: &mut DbConnection, target: TargetId) -> QueryResult<i64> {
+        checkouts::table
+            .filter(checkouts::target_id.eq(target.0))
+            .filter(checkouts::ended_at.is_null())
+            .count()
+            .get_result(conn)
+    }
+
+    /// Active check-outs past their end, oldest first (for the sweep).
+    pub fn overdue(
+        conn: &mut DbConnection,
+        now: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<i64>> {
+        checkouts::table
+            .filter(checkouts::ended_at.is_null())
+            .filter(checkouts::expires_at.le(now))
+            .order(checkouts::expires_at.asc())
+            .limit(limit)
+            .select(checkouts::id)
+            .load(conn)
+    }
+
+    /// Active check-outs ending before `until` whose holder has not been reminded.
+    pub fn due_for_reminder(
+        conn: &mut DbConnection,
+        until: NaiveDateTime,
+        limit: i64,
+    ) -> QueryResult<Vec<Checkout>> {
+        checkouts::table
+            .filter(checkouts::ended_at.is_null())
+            .filter(checkouts::reminded.eq(false))
+            .filter(checkouts::expires_at.le(until))
+            .order(checkouts::expires_at.asc())
+            .limit(limit)
+            .select(Checkout::as_select())
+            .load(conn)
+    }
+
+    /// Marks the reminder sent; 0 rows means another worker sent it.
+    pub fn mark_reminded(conn: &mut DbConnection, id: i64) -> QueryResult<usize> {
+        diesel::update(
+            checkouts::table
+                .filter(checkouts::id.eq(id))
+                .filter(checkouts::reminded.eq(false)),
+        )
+        .set(checkouts::reminded.eq(true))
+        .execute(conn)
+    }
+
+    /// Recent history of an account, newest first.
+    pub fn history_of_account(
+        conn: &mut DbConnection,
+        account: AccountId,
+        limit: i64,
+    ) -> QueryResult<Vec<(Checkout, String)>> {
+        checkouts::table
+            .inner_join(users::table)
+            .filter(checkouts::account_id.eq(account.0))
+            .order(checkouts::id.desc())
+            .limit(limit)
+            .select((Checkout::as_select(), users::name))
+            .load(conn)
+    }
+}
+
+impl From<String> for EndReason {
+    fn from(value: String) -> Self {
+        match value.as_str() {
+            "checked_in" => EndReason::CheckedIn,
+            "forced" => EndReason::Forced,
+            _ => EndReason::Expired,
+        }
+    }
+}

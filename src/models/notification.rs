@@ -1,0 +1,139 @@
+//! The dashboard notification inbox.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::Page;
+use crate::db::DbConnection;
+use crate::domain::{OrganizationId, Role, UserId};
+use crate::schema::{notifications, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+pub struct Notification {
+    pub id: i64,
+    pub organization_id: i64,
+    pub user_id: i64,
+    pub message: String,
+    pub link: String,
+    pub created_at: NaiveDateTime,
+    pub read_at: Option<NaiveDateTime>,
+}
+
+impl Notification {
+    pub fn send(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        user: UserId,
+        message: &str,
+        link: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<()> {
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::organization_id.eq(organization.0),
+                notifications::user_id.eq(user.0),
+                notifications::message.eq(message),
+                notifications::link.eq(link),
+                notifications::created_at.eq(now),
+            ))
+            .execute(conn)
+            .map(|_| ())
+    }
+
+    /// Tells every enabled owner and admin of the organization.
+    pub fn send_to_admins(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        message: &str,
+        link: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        let admins: Vec<i64> = users::table
+            .filter(users::organization_id.eq(organization.0))
+            .filter(users::disabled.eq(false))
+            .filter(users::role.eq_any([Role::Owner.as_str(), Role::Admin.as_str()]))
+            .select(users::id)
+            .load(conn)?;
+        for admin in &admins {
+            Notification::send(conn, organization, UserId(*admin), message, link, now)?;
+        }
+        Ok(admins.len())
+    }
+
+    pub fn unread_count(conn: &mut DbConnection, user: UserId) -> QueryResult<i64> {
+        notifications::table
+            .filter(notifications::user_id.eq(user.0))
+            .filter(notifications::read_at.is_null())
+            .count()
+            .get_result(conn)
+    }
+
+    /// A page of the inbox, unread first, newest first.
+    pub fn inbox(
+        conn: &mut DbConnection,
+        user: UserId,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<Notification>> {
+        let total = notifications::table
+            .filter(notifications::user_id.eq(user.0))
+            .count()
+            .get_result(conn)?;
+        let items = notifications::table
+            .filter(notifications::user_id.eq(user.0))
+            .order((
+                notifications::read_at.is_not_null(),
+                notifications::id.desc(),
+            ))
+            .limit(per_page)
+            .offset(Page::<Notification>::offset(page, per_page))
+            .select(Notification::as_select())
+            .load(conn)?;
+        Ok(Page {
+            items,
+            total,
+            page: page.max(1),
+            per_page,
+        })
+    }
+
+    /// Marks one notification read and returns its link (only the recipient's own).
+    pub fn open(
+        conn: &mut DbConnection,
+        user: UserId,
+        id: i64,
+        now: NaiveDateTime,
+    ) -> QueryResult<Option<String>> {
+        let link: Option<String> = notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::user_id.eq(user.0))
+            .select(notifications::link)
+            .first(conn)
+            .optional()?;
+        if link.is_some() {
+            diesel::update(
+                notifications::table
+                    .filter(notifications::id.eq(id))
+                    .filter(notifications::read_at.is_null()),
+            )
+            .set(notifications::read_at.eq(now))
+            .execute(conn)?;
+        }
+        Ok(link)
+    }
+
+    pub fn mark_all_read(
+        conn: &mut DbConnection,
+        user: UserId,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            notifications::table
+                .filter(notifications::user_id.eq(user.0))
+                .filter(notifications::read_at.is_null()),
+        )
+        .set(notifications::read_at.eq(now))
+        .execute(conn)
+    }
+}
