@@ -315,7 +315,7 @@ impl Config {
         let sweep_interval = parse_duration_var(
             get("KEYHOLDER_SWEEP_INTERVAL"),
             "KEYHOLDER_SWEEP_INTERVAL",
-            Duration::from_secs(5),
+            Duration::from_secs(1),
         )?;
         if sweep_interval > Duration::from_secs(59) {
             return Err(ConfigError {

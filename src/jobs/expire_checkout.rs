@@ -19,6 +19,7 @@ pub struct ExpireCheckout {
 impl ExpireCheckout {
     pub async fn run(self, state: Arc<AppState>) -> anyhow::Result<()> {
         let id = self.checkout_id;
+        tracing::debug!(checkout = id, "expiry job");
         let vault = state.vault.clone();
         let clock = state.clock.clone();
         let ended = state

@@ -78,10 +78,12 @@ impl JobQueue {
         }
     }
 
-    /// Pushes a job to run after `delay` (at once when zero).
+    /// Pushes a job to run after `delay` (at once when zero). The queue counts in whole
+    /// seconds, so the delay is rounded up: a job never runs before its time.
     pub async fn push(&self, job: Job, delay: Duration) -> anyhow::Result<()> {
+        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
         let task = TaskBuilder::new(job)
-            .run_after(delay)
+            .run_after(Duration::from_secs(seconds))
             .max_attempts(3)
             .build();
         match self.clone() {

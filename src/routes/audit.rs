@@ -66,8 +66,11 @@ fn parse_date(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Optio
         return None;
     }
     match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        Ok(date) => Some(date),
-        Err(_) => {
+        // Both engines store years 1 to 9999; anything else is not a date anyone means.
+        Ok(date) if raw.len() == 10 && (1..=9999).contains(&chrono::Datelike::year(&date)) => {
+            Some(date)
+        }
+        _ => {
             errors.add(field, "Enter a date as YYYY-MM-DD.");
             None
         }

@@ -238,6 +238,8 @@ impl TargetForm {
         let mut connector_settings = ConnectorSettings::default();
         let mut admin_password = None;
         if connector == Some(Connector::Postgres) {
+            let readable =
+                |value: &str| !value.contains('\u{FFFD}') && !value.chars().any(char::is_control);
             let host = self.pg_host.trim();
             if host.is_empty() {
                 errors.add(
@@ -245,6 +247,7 @@ impl TargetForm {
                     "Enter the PostgreSQL server's host name or address.",
                 );
             } else if host.len() > 253
+                || !readable(host)
                 || host.contains(char::is_whitespace)
                 || host.contains(['/', '@', '?', '#', '<', '>', '"'])
             {
@@ -264,18 +267,14 @@ impl TargetForm {
                 ),
             };
             let database = self.pg_database.trim();
-            if database.is_empty()
-                || database.chars().count() > 63
-                || database.chars().any(char::is_control)
-            {
+            if database.is_empty() || database.chars().count() > 63 || !readable(database) {
                 errors.add(
                     "pg_database",
                     "Enter the database to connect to (at most 63 characters).",
                 );
             }
             let admin = self.pg_admin_username.trim();
-            if admin.is_empty() || admin.chars().count() > 63 || admin.chars().any(char::is_control)
-            {
+            if admin.is_empty() || admin.chars().count() > 63 || !readable(admin) {
                 errors.add(
                     "pg_admin_username",
                     "Enter the login Keyholder uses to change passwords (a role with CREATEROLE, at most 63 characters).",
