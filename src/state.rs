@@ -16,6 +16,8 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     pub vault: Arc<Vault>,
     pub jobs: JobQueue,
+    /// Held while a sweep runs: a tick that finds it taken skips, so sweeps never pile up.
+    pub sweep_running: tokio::sync::Mutex<()>,
 }
 
 pub type SharedState = actix_web::web::Data<AppState>;
@@ -39,6 +41,7 @@ impl AppState {
             login_throttle,
             vault,
             jobs,
+            sweep_running: tokio::sync::Mutex::new(()),
         })
     }
 }

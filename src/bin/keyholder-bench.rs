@@ -30,6 +30,7 @@ use keyholder::startup::Application;
 struct Args {
     spread: usize,
     burst: usize,
+    targets: usize,
     database_url: Option<String>,
 }
 
@@ -37,6 +38,7 @@ fn parse_args() -> Args {
     let mut args = Args {
         spread: 1000,
         burst: 10_000,
+        targets: 10_000,
         database_url: None,
     };
     let mut it = std::env::args().skip(1);
@@ -45,6 +47,9 @@ fn parse_args() -> Args {
             "expiry" => {}
             "--spread" => args.spread = it.next().and_then(|v| v.parse().ok()).expect("--spread N"),
             "--burst" => args.burst = it.next().and_then(|v| v.parse().ok()).expect("--burst N"),
+            "--targets" => {
+                args.targets = it.next().and_then(|v| v.parse().ok()).expect("--targets N")
+            }
             "--database-url" => args.database_url = it.next(),
             "--help" | "-h" => {
                 println!(
@@ -161,6 +166,107 @@ async fn main() -> anyhow::Result<()> {
         (user, ids, burst, target)
     })
     .await?;
+
+    // Part 0: Manage Apps with many targets.
+    if args.targets > 0 {
+        let url = config.database.clone();
+        let vault = state.vault.clone();
+        let organization = target.organization_id;
+        let n = args.targets;
+        tokio::task::spawn_blocking(move || {
+            let mut conn = url.connect().unwrap();
+            let now = chrono::Utc::now().naive_utc();
+            conn.transaction::<_, diesel::result::Error, _>(|conn| {
+                for i in 0..n {
+                    Target::insert(
+                        conn,
+                        &vault,
+                        organization,
+                        &TargetInput {
+                            name: TargetName::parse(&format!("App {i:05}")).unwrap(),
+                            address: TargetAddress::parse(&format!("host{i}.corp.example"))
+                                .unwrap(),
+                            description: TargetDescription::parse(&format!(
+                                "Service number {i} of the payroll and billing estate"
+                            ))
+                            .unwrap(),
+                            connector: Connector::VaultOnly,
+                            checkout_type: CheckoutType::Exclusive,
+                            exclusive_minutes: ExclusiveMinutes::parse("60").unwrap(),
+                            policy: PasswordPolicy::default(),
+                            connector_settings: Default::default(),
+                            admin_password: None,
+                        },
+                        now,
+                    )
+                    .unwrap();
+                }
+                Ok(())
+            })
+            .unwrap();
+        })
+        .await?;
+        let client = reqwest::Client::builder().cookie_store(true).build()?;
+        let base = format!("http://127.0.0.1:{port}");
+        let login = client
+            .get(format!("{base}/login"))
+            .send()
+            .await?
+            .text()
+            .await?;
+        let token = login
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .unwrap()
+            .to_string();
+        client
+            .post(format!("{base}/login"))
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("email", "bench@example.com"),
+                ("password", "bench password 1234"),
+            ])
+            .send()
+            .await?;
+        println!(
+            "Part 0: Manage Apps with {} apps (sequential requests, one signed-in session)",
+            args.targets + 1
+        );
+        for (label, path) in [
+            ("first page", "/apps".to_string()),
+            (
+                "search 'app 0012' (10 hits)",
+                "/apps?q=app+0012".to_string(),
+            ),
+            (
+                "search in descriptions 'payroll'",
+                "/apps?q=payroll".to_string(),
+            ),
+            ("last page", format!("/apps?page={}", args.targets / 25)),
+            ("sorted Z to A", "/apps?sort=name_desc".to_string()),
+        ] {
+            let mut times = Vec::new();
+            for _ in 0..200 {
+                let started = Instant::now();
+                let response = client.get(format!("{base}{path}")).send().await?;
+                assert!(
+                    response.status().is_success(),
+                    "{path}: {}",
+                    response.status()
+                );
+                let body = response.text().await?;
+                assert!(body.contains("App "), "{path} shows apps");
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
+            times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            println!(
+                "  {label:34} p50 {:.1} ms, p99 {:.1} ms",
+                percentile(&times, 50.0),
+                percentile(&times, 99.0)
+            );
+        }
+    }
 
     // Part 1: check-outs ending one after another over ~10 seconds.
     let base = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(5);

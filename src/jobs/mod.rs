@@ -81,9 +81,11 @@ impl JobQueue {
     /// Pushes a job to run after `delay` (at once when zero). The queue counts in whole
     /// seconds, so the delay is rounded up: a job never runs before its time.
     pub async fn push(&self, job: Job, delay: Duration) -> anyhow::Result<()> {
-        let seconds = delay.as_secs() + u64::from(delay.subsec_nanos() > 0);
+        let at = std::time::SystemTime::now() + delay;
+        let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let run_at = since.as_secs() + u64::from(since.subsec_nanos() > 0);
         let task = TaskBuilder::new(job)
-            .run_after(Duration::from_secs(seconds))
+            .run_at_timestamp(run_at)
             .max_attempts(3)
             .build();
         match self.clone() {
@@ -141,6 +143,48 @@ async fn run_sweep(
         .map_err(|e| -> BoxDynError { e.into() })
 }
 
+/// Wakes the job worker every `period`. apalis 1.0's own `poll_with_interval` arms the next
+/// timer after a tick without polling it, so when a fetch completes within the same poll the
+/// worker can sleep until the 30 s heartbeat and scheduled jobs run late; this one re-arms
+/// until its timer is pending, which registers the wake-up.
+struct PollEvery {
+    period: Duration,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl PollEvery {
+    fn new(period: Duration) -> Self {
+        Self {
+            period: period.max(Duration::from_millis(1)),
+            sleep: None,
+        }
+    }
+}
+
+impl apalis_core::backend::ext::poll_strategy::PollStrategy for PollEvery {
+    fn poll_drive(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        _: &apalis_core::backend::ext::poll_strategy::PollSnapshot,
+    ) -> std::task::Poll<Option<()>> {
+        use std::future::Future;
+        let period = self.period;
+        let sleep = self
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep(period)));
+        let mut fired = false;
+        while sleep.as_mut().poll(cx).is_ready() {
+            fired = true;
+            sleep.as_mut().reset(tokio::time::Instant::now() + period);
+        }
+        if fired {
+            std::task::Poll::Ready(Some(()))
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
 /// The running workers; `stop` ends them after the web server has stopped.
 pub struct Workers {
     context: MonitorContext,
@@ -172,14 +216,14 @@ pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
     let monitor = match state.jobs.clone() {
         JobQueue::Sqlite(storage) => monitor.register(move |_restarts| {
             WorkerBuilder::new("keyholder-jobs")
-                .backend(storage.clone().poll_with_interval(poll))
+                .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
                 .data(worker_state.clone())
                 .concurrency(concurrency)
                 .build(run_job)
         }),
         JobQueue::Postgres(storage) => monitor.register(move |_restarts| {
             WorkerBuilder::new("keyholder-jobs")
-                .backend(storage.clone().poll_with_interval(poll))
+                .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
                 .data(worker_state.clone())
                 .concurrency(concurrency)
                 .build(run_job)

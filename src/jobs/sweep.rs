@@ -89,6 +89,10 @@ pub fn sweep_once(
 }
 
 pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
+    let Ok(_running) = state.sweep_running.try_lock() else {
+        // The previous sweep is still at work (a burst of expiries): this tick has nothing to add.
+        return Ok(());
+    };
     let vault = state.vault.clone();
     let clock = state.clock.clone();
     let reminder = chrono::Duration::from_std(state.config.reminder_before)
