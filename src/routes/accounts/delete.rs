@@ -2,11 +2,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::load_account;
-use crate::access::can_edit_account;
 use crate::errors::AppError;
 use crate::models::{Account, AuditEvent, NewAuditEvent, Target};
-use crate::routes::apps::load_target;
 use crate::state::SharedState;
 use crate::web::{Flash, Layout, RawForm, Viewer, see_other};
 
@@ -18,30 +15,13 @@ pub struct DeleteAccountPage {
     account: Account,
 }
 
-async fn load_deletable(
-    viewer: &Viewer,
-    state: &SharedState,
-    id: i64,
-) -> Result<(Account, Target), AppError> {
-    let account = load_account(state, viewer.user.organization_id, id).await?;
-    if !can_edit_account(&viewer.user, &account) {
-        return Err(AppError::forbidden(if account.is_shared() {
-            "Only owners and admins delete shared accounts."
-        } else {
-            "Only the person who stored a personal credential can delete it."
-        }));
-    }
-    super::ensure_changeable(state, &viewer.user, &account, true).await?;
-    let target = load_target(state, viewer.user.organization_id, account.target_id.0).await?;
-    Ok((account, target))
-}
-
 pub async fn delete_get(
     viewer: Viewer,
     state: SharedState,
     path: web::Path<i64>,
 ) -> Result<DeleteAccountPage, AppError> {
-    let (account, target) = load_deletable(&viewer, &state, path.into_inner()).await?;
+    let (account, target) =
+        super::load_changeable(&viewer, &state, path.into_inner(), super::Change::Delete).await?;
     Ok(DeleteAccountPage {
         layout: viewer.layout("apps"),
         target,
@@ -55,7 +35,8 @@ pub async fn delete_post(
     path: web::Path<i64>,
     _form: RawForm,
 ) -> Result<HttpResponse, AppError> {
-    let (account, target) = load_deletable(&viewer, &state, path.into_inner()).await?;
+    let (account, target) =
+        super::load_changeable(&viewer, &state, path.into_inner(), super::Change::Delete).await?;
     let now = state.clock.now_naive();
     let organization = viewer.user.organization_id;
     let actor = viewer.user.id;

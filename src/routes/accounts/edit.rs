@@ -3,11 +3,9 @@ use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::{AccountForm, load_account};
-use crate::access::can_edit_account;
+use super::AccountForm;
 use crate::errors::AppError;
 use crate::models::{Account, AccountError, AuditEvent, NewAuditEvent, Target};
-use crate::routes::apps::load_target;
 use crate::state::SharedState;
 use crate::web::{FieldErrors, Flash, Layout, RawForm, Viewer, see_other};
 
@@ -23,30 +21,13 @@ pub struct EditAccountPage {
     errors: FieldErrors,
 }
 
-async fn load_editable(
-    viewer: &Viewer,
-    state: &SharedState,
-    id: i64,
-) -> Result<(Account, Target), AppError> {
-    let account = load_account(state, viewer.user.organization_id, id).await?;
-    if !can_edit_account(&viewer.user, &account) {
-        return Err(AppError::forbidden(if account.is_shared() {
-            "Only owners and admins edit shared accounts."
-        } else {
-            "Only the person who stored a personal credential can edit it."
-        }));
-    }
-    super::ensure_changeable(state, &viewer.user, &account, false).await?;
-    let target = load_target(state, viewer.user.organization_id, account.target_id.0).await?;
-    Ok((account, target))
-}
-
 pub async fn edit_get(
     viewer: Viewer,
     state: SharedState,
     path: web::Path<i64>,
 ) -> Result<EditAccountPage, AppError> {
-    let (account, target) = load_editable(&viewer, &state, path.into_inner()).await?;
+    let (account, target) =
+        super::load_changeable(&viewer, &state, path.into_inner(), super::Change::Edit).await?;
     Ok(EditAccountPage {
         layout: viewer.layout("apps"),
         policy_text: target.policy().describe(),
@@ -64,7 +45,8 @@ pub async fn edit_post(
     path: web::Path<i64>,
     form: RawForm,
 ) -> Result<Either<HttpResponse, (EditAccountPage, StatusCode)>, AppError> {
-    let (account, target) = load_editable(&viewer, &state, path.into_inner()).await?;
+    let (account, target) =
+        super::load_changeable(&viewer, &state, path.into_inner(), super::Change::Edit).await?;
     let values = AccountForm::from_form(&form);
     let owner = account.owner_user_id.map(crate::domain::UserId);
     let policy = target.policy();

@@ -186,3 +186,39 @@ pub async fn ensure_changeable(
     }
     Ok(())
 }
+
+/// What a person is about to do to an account.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Edit,
+    Delete,
+}
+
+/// The account behind `/accounts/{id}` and its app, if `viewer` may change it now: shared
+/// accounts are the admins', a personal credential its owner's, and nobody changes an account
+/// someone else holds exclusively (deleting also waits until nobody holds it).
+pub async fn load_changeable(
+    viewer: &crate::web::Viewer,
+    state: &SharedState,
+    id: i64,
+    change: Change,
+) -> Result<(Account, crate::models::Target), AppError> {
+    let account = load_account(state, viewer.user.organization_id, id).await?;
+    if !crate::access::can_edit_account(&viewer.user, &account) {
+        let verb = if change == Change::Edit {
+            "edit"
+        } else {
+            "delete"
+        };
+        return Err(AppError::forbidden(if account.is_shared() {
+            format!("Only owners and admins {verb} shared accounts.")
+        } else {
+            format!("Only the person who stored a personal credential can {verb} it.")
+        }));
+    }
+    ensure_changeable(state, &viewer.user, &account, change == Change::Delete).await?;
+    let target =
+        crate::routes::apps::load_target(state, viewer.user.organization_id, account.target_id.0)
+            .await?;
+    Ok((account, target))
+}
