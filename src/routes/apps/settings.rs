@@ -22,21 +22,28 @@ pub struct SettingsPage {
     connectors: Vec<ConnectorOption>,
 }
 
+impl SettingsPage {
+    fn new(viewer: &AdminViewer, target: Target, form: TargetForm, errors: FieldErrors) -> Self {
+        Self {
+            layout: viewer.layout("apps"),
+            target,
+            tab: "settings",
+            is_admin: true,
+            form,
+            errors,
+            connectors: connector_options(),
+        }
+    }
+}
+
 pub async fn settings_get(
     viewer: AdminViewer,
     state: SharedState,
     path: web::Path<i64>,
 ) -> Result<SettingsPage, AppError> {
     let target = load_target(&state, viewer.user.organization_id, path.into_inner()).await?;
-    Ok(SettingsPage {
-        layout: viewer.layout("apps"),
-        form: TargetForm::from_target(&target),
-        target,
-        tab: "settings",
-        is_admin: true,
-        errors: FieldErrors::new(),
-        connectors: connector_options(),
-    })
+    let form = TargetForm::from_target(&target);
+    Ok(SettingsPage::new(&viewer, target, form, FieldErrors::new()))
 }
 
 pub async fn settings_post(
@@ -52,15 +59,7 @@ pub async fn settings_post(
         Ok(input) => input,
         Err(errors) => {
             return Ok(Either::Right((
-                SettingsPage {
-                    layout: viewer.layout("apps"),
-                    target,
-                    tab: "settings",
-                    is_admin: true,
-                    form: values,
-                    errors,
-                    connectors: connector_options(),
-                },
+                SettingsPage::new(&viewer, target, values, errors),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )));
         }
@@ -80,15 +79,7 @@ pub async fn settings_post(
                 format!("{active} check-out(s) of this app are in progress. Change the checkout type once they have ended."),
             );
             return Ok(Either::Right((
-                SettingsPage {
-                    layout: viewer.layout("apps"),
-                    target,
-                    tab: "settings",
-                    is_admin: true,
-                    form: values,
-                    errors,
-                    connectors: connector_options(),
-                },
+                SettingsPage::new(&viewer, target, values, errors),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )));
         }
@@ -145,15 +136,7 @@ pub async fn settings_post(
             "An app with this name already exists. Choose another name.",
         );
         return Ok(Either::Right((
-            SettingsPage {
-                layout: viewer.layout("apps"),
-                target,
-                tab: "settings",
-                is_admin: true,
-                form: values,
-                errors,
-                connectors: connector_options(),
-            },
+            SettingsPage::new(&viewer, target, values, errors),
             StatusCode::UNPROCESSABLE_ENTITY,
         )));
     }
