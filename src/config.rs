@@ -78,6 +78,8 @@ pub struct Config {
     pub job_poll_interval: Duration,
     /// How long before a check-out ends its holder is reminded.
     pub reminder_before: Duration,
+    /// How long an access request (and its email's approval link) stays open.
+    pub access_request_ttl: Duration,
 }
 
 impl Config {
@@ -340,6 +342,15 @@ impl Config {
                 5,
             )?) * 60,
         );
+        let access_request_ttl = Duration::from_secs(
+            u64::from(parse_number(
+                get("KEYHOLDER_ACCESS_REQUEST_DAYS"),
+                "KEYHOLDER_ACCESS_REQUEST_DAYS",
+                1,
+                90,
+                7,
+            )?) * 86_400,
+        );
 
         Ok(Config {
             listen,
@@ -360,6 +371,7 @@ impl Config {
             sweep_interval,
             job_poll_interval,
             reminder_before,
+            access_request_ttl,
         })
     }
 

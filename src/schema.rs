@@ -158,6 +158,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    access_requests (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        account_id -> BigInt,
+        target_id -> BigInt,
+        admin_user_id -> BigInt,
+        owner_user_id -> BigInt,
+        status -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+        token_hash -> Nullable<Text>,
+        token_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbound_emails (id) {
+        id -> BigInt,
+        organization_id -> BigInt,
+        kind -> Text,
+        recipient_user_id -> BigInt,
+        request_id -> Nullable<BigInt>,
+        account_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        dropped_reason -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(users -> organizations (organization_id));
 diesel::joinable!(installation -> organizations (organization_id));
 diesel::joinable!(sessions -> users (user_id));
@@ -171,6 +206,8 @@ diesel::joinable!(target_policy_admins -> users (user_id));
 diesel::joinable!(checkouts -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(accounts -> users (owner_user_id));
+diesel::joinable!(access_requests -> accounts (account_id));
+diesel::joinable!(access_requests -> targets (target_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
@@ -186,4 +223,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     checkouts,
     notifications,
+    access_requests,
+    outbound_emails,
 );

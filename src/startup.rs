@@ -68,7 +68,9 @@ impl Application {
         );
         let workers = config.workers;
         let jobs = JobQueue::open(&config).await?;
-        let state = AppState::new(config, db, clock, vault, jobs);
+        let mailer = crate::mail::Mailer::from_config(&config)?;
+        tracing::info!("{}", mailer.describe(&config));
+        let state = AppState::new(config, db, clock, vault, jobs, mailer);
         let data = web::Data::from(state.clone());
 
         let server = HttpServer::new(move || {

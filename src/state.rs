@@ -6,6 +6,7 @@ use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::db::Database;
 use crate::jobs::JobQueue;
+use crate::mail::Mailer;
 use crate::security::throttle::LoginThrottle;
 use crate::vault::Vault;
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub login_throttle: LoginThrottle,
     pub vault: Arc<Vault>,
     pub jobs: JobQueue,
+    pub mailer: Mailer,
     /// Held while a sweep runs: a tick that finds it taken skips, so sweeps never pile up.
     pub sweep_running: tokio::sync::Mutex<()>,
 }
@@ -29,6 +31,7 @@ impl AppState {
         clock: SharedClock,
         vault: Arc<Vault>,
         jobs: JobQueue,
+        mailer: Mailer,
     ) -> Arc<Self> {
         let login_throttle = LoginThrottle::new(
             config.login_attempts_per_account,
@@ -41,6 +44,7 @@ impl AppState {
             login_throttle,
             vault,
             jobs,
+            mailer,
             sweep_running: tokio::sync::Mutex::new(()),
         })
     }

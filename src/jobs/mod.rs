@@ -8,6 +8,7 @@
 
 mod expire_checkout;
 mod reset_password;
+mod send_email;
 mod sweep;
 
 use std::str::FromStr;
@@ -22,6 +23,9 @@ use serde::{Deserialize, Serialize};
 
 pub use expire_checkout::ExpireCheckout;
 pub use reset_password::ResetPassword;
+pub use send_email::{
+    SendEmail, backoff as email_backoff, enqueue as enqueue_emails, send_now as send_email_now,
+};
 pub use sweep::{SweepReport, sweep_once};
 
 use crate::config::Config;
@@ -35,6 +39,7 @@ pub const QUEUE: &str = "keyholder::jobs";
 pub enum Job {
     ExpireCheckout(ExpireCheckout),
     ResetPassword(ResetPassword),
+    SendEmail(SendEmail),
 }
 
 /// Where jobs are pushed. Cheap to clone.
@@ -129,6 +134,7 @@ async fn run_job(job: Job, state: Data<Arc<AppState>>) -> Result<(), BoxDynError
     match job {
         Job::ExpireCheckout(job) => job.run(state).await,
         Job::ResetPassword(job) => job.run(state).await,
+        Job::SendEmail(job) => job.run(state).await,
     }
     .map_err(|e| -> BoxDynError { e.into() })
 }

@@ -21,6 +21,7 @@ pub struct SweepReport {
     pub resets_done: usize,
     pub resets_failed: usize,
     pub reminders: usize,
+    pub requests_expired: usize,
 }
 
 /// One pass over everything due at `now`, in batches until nothing is left.
@@ -67,6 +68,7 @@ pub fn sweep_once(
             break;
         }
     }
+    report.requests_expired += crate::consent::expire_requests(conn, now, BATCH)?;
     for checkout in Checkout::due_for_reminder(conn, now + reminder_before, BATCH)? {
         if Checkout::mark_reminded(conn, checkout.id)? == 1 {
             let account = Account::find(conn, checkout.account_id)?;
@@ -99,16 +101,20 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
         .unwrap_or(chrono::Duration::minutes(5));
     let absolute = chrono::Duration::from_std(state.config.session_absolute_timeout)
         .unwrap_or(chrono::Duration::hours(12));
-    let report = state
+    let (report, emails) = state
         .db
         .run(move |conn| {
             let now = clock.now_naive();
             let report = sweep_once(conn, &vault, now, reminder)?;
             SessionRow::delete_expired(conn, now, now - absolute)?;
-            Ok::<_, anyhow::Error>(report)
+            let emails = super::send_email::due(conn, now)?;
+            Ok::<_, anyhow::Error>((report, emails))
         })
         .await?;
     state.login_throttle.forget_idle_keys();
+    for id in emails {
+        super::send_email::send_now(&state, id).await?;
+    }
     if report != SweepReport::default() {
         tracing::info!(?report, "sweep");
     }

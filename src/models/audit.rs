@@ -173,6 +173,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("checkout.expire", "Check-out expired"),
     ("checkout.force", "Check-in forced"),
     ("organization.update", "Organization settings changed"),
+    ("target.policy_add", "Admin added to policy"),
+    ("target.policy_remove", "Admin removed from policy"),
+    ("access.request", "Credentials requested"),
+    ("access.grant", "Access granted"),
+    ("access.deny", "Access denied"),
 ];
 
 pub fn action_label(action: &str) -> &str {

@@ -1,11 +1,13 @@
 //! Each model owns its rows and the queries on them. Handlers never build SQL.
 
+pub mod access_request;
 pub mod account;
 pub mod audit;
 pub mod checkout;
 pub mod data_key;
 pub mod notification;
 pub mod organization;
+pub mod outbound_email;
 pub mod session;
 pub mod target;
 pub mod user;

@@ -354,6 +354,38 @@ impl Target {
         .get_result(conn)
     }
 
+    /// Names an admin in the policy; naming someone already named changes nothing.
+    pub fn add_policy_admin(
+        conn: &mut DbConnection,
+        target: TargetId,
+        user: UserId,
+    ) -> QueryResult<bool> {
+        if Target::policy_names(conn, target, user)? {
+            return Ok(false);
+        }
+        diesel::insert_into(target_policy_admins::table)
+            .values((
+                target_policy_admins::target_id.eq(target.0),
+                target_policy_admins::user_id.eq(user.0),
+            ))
+            .execute(conn)
+            .map(|n| n > 0)
+    }
+
+    pub fn remove_policy_admin(
+        conn: &mut DbConnection,
+        target: TargetId,
+        user: UserId,
+    ) -> QueryResult<bool> {
+        diesel::delete(
+            target_policy_admins::table
+                .filter(target_policy_admins::target_id.eq(target.0))
+                .filter(target_policy_admins::user_id.eq(user.0)),
+        )
+        .execute(conn)
+        .map(|n| n > 0)
+    }
+
     /// The admins the app's policy names, by name.
     pub fn policy_admins(conn: &mut DbConnection, target: TargetId) -> QueryResult<Vec<User>> {
         target_policy_admins::table

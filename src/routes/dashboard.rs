@@ -9,6 +9,7 @@ use serde::Deserialize;
 use crate::domain::Role;
 use crate::errors::AppError;
 use crate::lending::view::{AccountRow, usable_rows};
+use crate::models::access_request::{AccessRequest, RequestView};
 use crate::models::{Account, Notification, Organization, Page, User};
 use crate::routes::apps::page_number;
 use crate::state::SharedState;
@@ -43,6 +44,8 @@ pub struct DashboardPage {
     checked_out: Vec<(AccountRow, String)>,
     usable: Vec<(AccountRow, String)>,
     credentials: Vec<(Account, String)>,
+    /// Access requests waiting for the viewer's answer.
+    waiting: Vec<RequestView>,
 }
 
 pub async fn get(
@@ -54,7 +57,7 @@ pub async fn get(
     let is_admin = viewer.user.role.is_admin();
     let page = page_number(query.page.as_deref());
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
-    let (organization, people_count, notifications, rows, credentials) = state
+    let (organization, people_count, notifications, rows, credentials, waiting) = state
         .db
         .run(move |conn| {
             let organization = Organization::find(conn, organization_id)?;
@@ -67,7 +70,8 @@ pub async fn get(
             let usable = Account::usable_by(conn, user.id, USABLE_ACCOUNTS_SHOWN)?;
             let rows = usable_rows(conn, &user, usable, now)?;
             let credentials = Account::personal_of_user(conn, user.id)?;
-            Ok::<_, AppError>((organization, count, inbox, rows, credentials))
+            let waiting = AccessRequest::waiting_for(conn, user.id, now, 20)?;
+            Ok::<_, AppError>((organization, count, inbox, rows, credentials, waiting))
         })
         .await?;
     let notifications = Page {
@@ -102,6 +106,7 @@ pub async fn get(
         checked_out,
         usable,
         credentials,
+        waiting,
     })
 }
 

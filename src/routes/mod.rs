@@ -10,6 +10,7 @@ pub mod login;
 pub mod logout;
 pub mod organization;
 pub mod password;
+pub mod requests;
 pub mod setup;
 pub mod users;
 
@@ -43,6 +44,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(apps::remove_person),
         )
         .route("/apps/{id}/credentials", web::get().to(apps::credentials))
+        .route("/apps/{id}/policy", web::post().to(apps::add_policy_admin))
+        .route(
+            "/apps/{id}/policy/{user}/remove",
+            web::post().to(apps::remove_policy_admin),
+        )
+        .route(
+            "/accounts/{id}/request-access",
+            web::post().to(apps::request_access),
+        )
+        .route("/requests", web::get().to(requests::list))
+        .route("/requests/{id}", web::get().to(requests::show))
+        .route("/requests/{id}/review", web::get().to(requests::review))
+        .route("/requests/{id}/decision", web::post().to(requests::decide))
         .route("/apps/{id}/settings", web::get().to(apps::settings_get))
         .route("/apps/{id}/settings", web::post().to(apps::settings_post))
         .route("/apps/{id}/delete", web::get().to(apps::delete_get))

@@ -11,6 +11,8 @@ mod authz;
 mod checkout;
 mod cli;
 mod forms;
+mod requests;
 mod setup;
+mod smtp;
 mod users;
 mod vault;

@@ -73,6 +73,7 @@ pub async fn edit_post(
     let actor = viewer.user.id;
     let client = viewer.client.as_str().to_string();
     let before = account.clone();
+    let editor = viewer.user.clone();
     let target_name = target.name.clone();
     let saved = state
         .db
@@ -107,7 +108,16 @@ pub async fn edit_post(
                         }
                     ));
                 }
+                let mut email_ids = Vec::new();
                 if !before.is_shared() && before.admin_access != input.admin_access {
+                    email_ids = crate::consent::admin_access_changed(
+                        conn,
+                        &before,
+                        &editor,
+                        &target_name,
+                        input.admin_access,
+                        now,
+                    )?;
                     changes.push(if input.admin_access {
                         "admin access allowed (now Managed)".to_string()
                     } else {
@@ -139,10 +149,10 @@ pub async fn edit_post(
                     },
                     now,
                 )?;
-                Ok::<_, AccountError>(())
+                Ok::<_, AccountError>(email_ids)
             });
             match result {
-                Ok(()) => Ok(Ok(())),
+                Ok(email_ids) => Ok(Ok(email_ids)),
                 Err(AccountError::UsernameTaken) => Ok(Err(
                     "This app already has a shared account with this username.",
                 )),
@@ -155,7 +165,8 @@ pub async fn edit_post(
         })
         .await?;
     match saved {
-        Ok(()) => {
+        Ok(email_ids) => {
+            crate::jobs::enqueue_emails(&state, &email_ids).await;
             Flash::push(&viewer.session, Flash::success("The account was saved."));
             Ok(Either::Left(see_other(&if account.is_shared() {
                 format!("/apps/{}/accounts", target.id)

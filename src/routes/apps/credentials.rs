@@ -1,13 +1,17 @@
-use actix_web::web;
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 use serde::Deserialize;
 
 use super::{load_target, page_number, search_term};
+use crate::consent::{self, RequestInput, RequestOutcome};
+use crate::domain::{AccountId, Role, TargetId, UserId};
 use crate::errors::AppError;
-use crate::models::{Account, CredentialRow, Page, Target, User};
+use crate::jobs::enqueue_emails;
+use crate::models::access_request::{AccessRequest, PendingMark};
+use crate::models::{Account, AuditEvent, CredentialRow, NewAuditEvent, Page, Target, User};
 use crate::state::SharedState;
-use crate::web::{AdminViewer, Layout};
+use crate::web::{AdminViewer, Flash, Layout, RawForm, see_other};
 
 pub const PER_PAGE: i64 = 25;
 
@@ -19,6 +23,16 @@ pub struct Query {
     page: Option<String>,
 }
 
+/// A Credentials row and what the viewer can do with it.
+pub struct Row {
+    pub credential: CredentialRow,
+    /// "Requested by NAME on DATE" for pending requests.
+    pub requested: Vec<String>,
+    pub can_request: bool,
+    pub can_reveal: bool,
+    pub is_mine: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "apps/credentials.html")]
 pub struct CredentialsPage {
@@ -27,13 +41,19 @@ pub struct CredentialsPage {
     tab: &'static str,
     is_admin: bool,
     query: String,
-    page: Page<CredentialRow>,
+    page: Page<Row>,
     policy_admins: Vec<User>,
-    viewer_in_policy: bool,
+    /// Organization owners edit the policy.
+    can_edit_policy: bool,
+    /// Enabled admins and owners not yet in the policy.
+    candidates: Vec<User>,
+    /// Where forms come back to (this tab, with its search and page).
+    back: String,
 }
 
 /// The Credentials & Policies tab: every credential of the app with its Managed/Unmanaged
-/// status, and the policy naming the admins who may view Managed passwords.
+/// status and Request Credentials, and the policy naming the admins who may view Managed
+/// passwords.
 pub async fn credentials(
     viewer: AdminViewer,
     state: SharedState,
@@ -44,17 +64,51 @@ pub async fn credentials(
     let Query { q, page } = query.into_inner();
     let term = search_term(&q);
     let page_number = page_number(page.as_deref());
-    let (id, lookup, me) = (target.id, term.clone(), viewer.user.id);
-    let (page, policy_admins) = state
+    let (id, lookup, me, organization, now) = (
+        target.id,
+        term.clone(),
+        viewer.user.id,
+        viewer.user.organization_id,
+        state.clock.now_naive(),
+    );
+    let can_edit_policy = viewer.user.role == Role::Owner;
+    let (page, marks, policy_admins, admins) = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>((
-                Account::credentials_of(conn, id, &lookup, page_number, PER_PAGE)?,
-                Target::policy_admins(conn, id)?,
-            ))
+            let page = Account::credentials_of(conn, id, &lookup, page_number, PER_PAGE)?;
+            let ids: Vec<i64> = page.items.iter().map(|row| row.account.id.0).collect();
+            let marks = AccessRequest::pending_marks(conn, &ids, now)?;
+            let admins = if can_edit_policy {
+                User::admins_of(conn, organization)?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, AppError>((page, marks, Target::policy_admins(conn, id)?, admins))
         })
         .await?;
     let viewer_in_policy = policy_admins.iter().any(|admin| admin.id == me);
+    let candidates = admins
+        .into_iter()
+        .filter(|admin| !policy_admins.iter().any(|named| named.id == admin.id))
+        .collect();
+    let page = Page {
+        items: page
+            .items
+            .into_iter()
+            .map(|credential| row(credential, &marks, me, viewer_in_policy))
+            .collect(),
+        total: page.total,
+        page: page.page,
+        per_page: page.per_page,
+    };
+    let mut back = format!("/apps/{}/credentials", target.id.0);
+    if !term.is_empty() || page.page > 1 {
+        back.push_str(&format!(
+            "?q={}&page={}",
+            percent_encoding::utf8_percent_encode(&term, percent_encoding::NON_ALPHANUMERIC),
+            page.page
+        ));
+    }
     Ok(CredentialsPage {
         layout: viewer.layout("apps"),
         target,
@@ -63,6 +117,253 @@ pub async fn credentials(
         query: term,
         page,
         policy_admins,
-        viewer_in_policy,
+        can_edit_policy,
+        candidates,
+        back,
     })
+}
+
+fn row(credential: CredentialRow, marks: &[PendingMark], me: UserId, in_policy: bool) -> Row {
+    let account = &credential.account;
+    let requested: Vec<String> = marks
+        .iter()
+        .filter(|mark| mark.account_id == account.id.0)
+        .map(|mark| {
+            format!(
+                "Requested by {} on {}",
+                if mark.admin_user_id == me.0 {
+                    "you"
+                } else {
+                    mark.admin_name.as_str()
+                },
+                mark.created_at.format("%Y-%m-%d")
+            )
+        })
+        .collect();
+    let personal_of_other = !account.is_shared() && !account.is_owned_by(me);
+    Row {
+        can_request: personal_of_other && !account.is_managed() && requested.is_empty(),
+        can_reveal: personal_of_other && account.is_managed() && in_policy,
+        is_mine: account.is_owned_by(me),
+        requested,
+        credential,
+    }
+}
+
+/// Where to come back to after a form on the tab: a local path of this app's tab, or the tab.
+fn back_to(form: &RawForm, target: i64) -> String {
+    let prefix = format!("/apps/{target}/credentials");
+    let back = form.get("back");
+    if back.starts_with(&prefix) && crate::web::safe_next(back).is_some() {
+        back.to_string()
+    } else {
+        prefix
+    }
+}
+
+/// Request Credentials (POST, CSRF): asks the owner of an Unmanaged credential for access.
+pub async fn request_access(
+    viewer: AdminViewer,
+    state: SharedState,
+    path: web::Path<i64>,
+    form: RawForm,
+) -> Result<HttpResponse, AppError> {
+    let (organization, id) = (viewer.user.organization_id, AccountId(path.into_inner()));
+    let found = state
+        .db
+        .run(move |conn| {
+            let Some(account) = Account::find_in_organization(conn, organization, id)? else {
+                return Ok::<_, AppError>(None);
+            };
+            let target = Target::find(conn, account.target_id)?;
+            Ok(target.map(|target| (account, target)))
+        })
+        .await?;
+    let Some((account, target)) = found else {
+        return Err(AppError::NotFound);
+    };
+    let back = back_to(&form, target.id.0);
+    let ttl = chrono::Duration::from_std(state.config.access_request_ttl)
+        .unwrap_or(chrono::Duration::days(7));
+    let (admin, client, now) = (
+        viewer.user.clone(),
+        viewer.client.as_str().to_string(),
+        state.clock.now_naive(),
+    );
+    let outcome = state
+        .db
+        .run(move |conn| {
+            Ok::<_, AppError>(consent::request_access(
+                conn,
+                RequestInput {
+                    admin: &admin,
+                    account: &account,
+                    target: &target,
+                    expires_at: now + ttl,
+                    client: &client,
+                },
+                now,
+            )?)
+        })
+        .await?;
+    let flash = match outcome {
+        Ok(RequestOutcome::Created {
+            owner, email_id, ..
+        }) => {
+            enqueue_emails(&state, &[email_id]).await;
+            Flash::success(format!(
+                "Request sent. {} will get an email and a notification, and can grant access with one click.",
+                owner.name
+            ))
+        }
+        Ok(RequestOutcome::AlreadyPending { request, owner }) => Flash::info(format!(
+            "You already requested access on {}; {} has not answered yet. Nothing was sent again.",
+            request.created_at.format("%Y-%m-%d"),
+            owner.name
+        )),
+        Err(refusal) => Flash::warning(refusal.message()),
+    };
+    Flash::push(&viewer.session, flash);
+    Ok(see_other(&back))
+}
+
+/// Names an admin in the app's policy (organization owners only).
+pub async fn add_policy_admin(
+    viewer: AdminViewer,
+    state: SharedState,
+    path: web::Path<i64>,
+    form: RawForm,
+) -> Result<HttpResponse, AppError> {
+    let target = load_target(&state, viewer.user.organization_id, path.into_inner()).await?;
+    let back = back_to(&form, target.id.0);
+    if viewer.user.role != Role::Owner {
+        return Err(AppError::forbidden(
+            "Only the organization's owners can change which admins may view Managed passwords.",
+        ));
+    }
+    let Ok(user_id) = form.get("user_id").trim().parse::<i64>() else {
+        Flash::push(
+            &viewer.session,
+            Flash::warning("Choose an admin to add to the policy."),
+        );
+        return Ok(see_other(&back));
+    };
+    let (organization, actor, client, now) = (
+        viewer.user.organization_id,
+        viewer.user.id,
+        viewer.client.as_str().to_string(),
+        state.clock.now_naive(),
+    );
+    let target_id = target.id;
+    let target_name = target.name.clone();
+    let result = state
+        .db
+        .run(move |conn| {
+            let Some(admin) = User::find_in_organization(conn, organization, UserId(user_id))?
+            else {
+                return Ok::<_, AppError>(Err("That person is not in your organization."));
+            };
+            if admin.disabled || !admin.role.is_admin() {
+                return Ok(Err(
+                    "Only enabled admins and owners can be named in a policy. Make the person an admin under Users first.",
+                ));
+            }
+            diesel::Connection::transaction(conn, |conn| {
+                if Target::add_policy_admin(conn, target_id, admin.id)? {
+                    AuditEvent::record(
+                        conn,
+                        NewAuditEvent {
+                            organization_id: organization,
+                            actor: Some(actor),
+                            action: "target.policy_add",
+                            object_type: "target",
+                            object_id: Some(target_id.0),
+                            detail: format!(
+                                "Named {} in the policy of \"{target_name}\": may view Managed passwords",
+                                admin.name
+                            ),
+                            client_addr: Some(&client),
+                            target_id: Some(target_id.0),
+                        },
+                        now,
+                    )?;
+                }
+                Ok::<_, diesel::result::Error>(())
+            })?;
+            Ok(Ok(admin.name))
+        })
+        .await?;
+    Flash::push(
+        &viewer.session,
+        match result {
+            Ok(name) => {
+                Flash::success(format!("{name} may now view this app's Managed passwords."))
+            }
+            Err(message) => Flash::warning(message),
+        },
+    );
+    Ok(see_other(&back))
+}
+
+/// Removes an admin from the app's policy (organization owners only).
+pub async fn remove_policy_admin(
+    viewer: AdminViewer,
+    state: SharedState,
+    path: web::Path<(i64, i64)>,
+    form: RawForm,
+) -> Result<HttpResponse, AppError> {
+    let (target_id, user_id) = path.into_inner();
+    let target = load_target(&state, viewer.user.organization_id, target_id).await?;
+    let back = back_to(&form, target.id.0);
+    if viewer.user.role != Role::Owner {
+        return Err(AppError::forbidden(
+            "Only the organization's owners can change which admins may view Managed passwords.",
+        ));
+    }
+    let (organization, actor, client, now) = (
+        viewer.user.organization_id,
+        viewer.user.id,
+        viewer.client.as_str().to_string(),
+        state.clock.now_naive(),
+    );
+    let id: TargetId = target.id;
+    let target_name = target.name.clone();
+    let removed = state
+        .db
+        .run(move |conn| {
+            let name = User::find_in_organization(conn, organization, UserId(user_id))?
+                .map(|u| u.name)
+                .unwrap_or_default();
+            diesel::Connection::transaction(conn, |conn| {
+                let removed = Target::remove_policy_admin(conn, id, UserId(user_id))?;
+                if removed {
+                    AuditEvent::record(
+                        conn,
+                        NewAuditEvent {
+                            organization_id: organization,
+                            actor: Some(actor),
+                            action: "target.policy_remove",
+                            object_type: "target",
+                            object_id: Some(id.0),
+                            detail: format!("Removed {name} from the policy of \"{target_name}\""),
+                            client_addr: Some(&client),
+                            target_id: Some(id.0),
+                        },
+                        now,
+                    )?;
+                }
+                Ok::<_, diesel::result::Error>(removed.then_some(name))
+            })
+            .map_err(AppError::from)
+        })
+        .await?;
+    if let Some(name) = removed {
+        Flash::push(
+            &viewer.session,
+            Flash::success(format!(
+                "{name} was removed from the policy and can no longer view this app's Managed passwords."
+            )),
+        );
+    }
+    Ok(see_other(&back))
 }

@@ -9,7 +9,7 @@ mod overview;
 mod settings;
 
 pub use accounts_tab::{accounts_tab, add_person, remove_person};
-pub use credentials::credentials;
+pub use credentials::{add_policy_admin, credentials, remove_policy_admin, request_access};
 pub use delete::{delete_get, delete_post};
 pub use list::list;
 pub use new::{new_get, new_post};
