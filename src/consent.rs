@@ -305,6 +305,8 @@ pub fn decide(
                 other => LinkProblem::Settled(other),
             })));
         }
+        // The owner has dealt with it: the notification that asked no longer waits in the inbox.
+        Notification::mark_read_by_link(conn, owner.id, &format!("/requests/{}", request.id), now)?;
         let account = Account::find(conn, AccountId(request.account_id))?;
         let app = Target::find(conn, crate::domain::TargetId(request.target_id))?
             .map(|t| t.name)

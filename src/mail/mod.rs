@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use lettre::message::{Mailbox, MultiPart, header};
+use lettre::message::header::ContentTransferEncoding;
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart, header};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -134,10 +135,11 @@ impl Mailer {
             .message_id(Some(outgoing.message_id.clone()))
             .header(header::MIME_VERSION_1_0)
             .date_now()
-            .multipart(MultiPart::alternative_plain_html(
-                outgoing.text.clone(),
-                outgoing.html.clone(),
-            ))
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(SinglePart::plain(plain_body(&outgoing.text)))
+                    .singlepart(SinglePart::html(outgoing.html.clone())),
+            )
             .map_err(|e| MailError::Invalid(e.to_string()))
     }
 
@@ -163,6 +165,23 @@ impl Mailer {
                 Ok(format!("written to {}", file.display()))
             }
         }
+    }
+}
+
+/// The plain-text part: as 7-bit text when it is ASCII and no line passes RFC 5322's 998
+/// characters, so links stay whole and can be copied from the raw message (an `.eml` file opened
+/// in an editor); otherwise quoted-printable or base64, as lettre chooses.
+fn plain_body(text: &str) -> Body {
+    let text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let plain_ascii = text.is_ascii()
+        && !text.contains('\0')
+        && text
+            .split("\r\n")
+            .all(|line| line.len() < 998 && !line.contains('\r'));
+    if plain_ascii {
+        Body::dangerous_pre_encoded(text.into_bytes(), ContentTransferEncoding::SevenBit)
+    } else {
+        Body::new(text)
     }
 }
 
@@ -196,7 +215,10 @@ mod tests {
             to_name: "Zoë \"Z\" Owner".into(),
             to_address: "zoe@example.com".into(),
             subject: "Ada requested access to your credentials for Payroll".into(),
-            text: "Plain body".into(),
+            text: format!(
+                "Plain body\nhttps://keyholder.example/requests/1/review?token={}\n",
+                "A".repeat(43)
+            ),
             html: "<p>HTML body</p>".into(),
         };
         let raw = String::from_utf8(mailer.build(&outgoing).unwrap().formatted()).unwrap();
@@ -208,5 +230,11 @@ mod tests {
             "{raw}"
         );
         assert!(raw.contains("zoe@example.com"), "{raw}");
+        assert!(raw.contains("Content-Transfer-Encoding: 7bit"), "{raw}");
+        assert!(raw.contains("\r\nPlain body\r\n"), "{raw}");
+        assert!(
+            raw.contains(&format!("/requests/1/review?token={}\r\n", "A".repeat(43))),
+            "the link is on one line: {raw}"
+        );
     }
 }

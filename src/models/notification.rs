@@ -123,6 +123,24 @@ impl Notification {
         Ok(link)
     }
 
+    /// Marks the recipient's unread notifications pointing at `link` read (what they were
+    /// about has been dealt with).
+    pub fn mark_read_by_link(
+        conn: &mut DbConnection,
+        user: UserId,
+        link: &str,
+        now: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(
+            notifications::table
+                .filter(notifications::user_id.eq(user.0))
+                .filter(notifications::link.eq(link))
+                .filter(notifications::read_at.is_null()),
+        )
+        .set(notifications::read_at.eq(now))
+        .execute(conn)
+    }
+
     pub fn mark_all_read(
         conn: &mut DbConnection,
         user: UserId,

@@ -329,6 +329,9 @@ async fn seed_request_credentials_from_the_email_link(engine: Engine) {
         .await
         .assert_contains("Access granted");
 
+    // The notification that asked is read now that it has been answered.
+    assert!(!member.get("/").await.body.contains("unread notifications"));
+
     // 8. Managed. The admin in the policy reveals it; the other admin and the owner cannot.
     assert!(is_managed(&app, account));
     assert_eq!(requests_of(&app, account)[0].1, "granted");
