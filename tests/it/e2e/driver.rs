@@ -239,7 +239,22 @@ impl Browser {
     /// Saves a PNG of what the window shows as `NN-WHO-NAME.png`.
     pub async fn screenshot(&self, name: &str) {
         let n = self.journey.count.fetch_add(1, Ordering::SeqCst) + 1;
+        // The whole page, not only the window: grow the window to the page's height for
+        // the picture (capped), then give it back its size.
+        let height = self
+            .client
+            .execute("return document.documentElement.scrollHeight;", vec![])
+            .await
+            .ok()
+            .and_then(|h| h.as_u64())
+            .map(|h| u32::try_from(h).unwrap_or(4000).clamp(1000, 4000));
+        if let Some(height) = height {
+            let _ = self.client.set_window_size(1280, height).await;
+        }
         let png = self.client.screenshot().await.expect("screenshot");
+        if height.is_some() {
+            let _ = self.client.set_window_size(1280, 1000).await;
+        }
         let file = self
             .journey
             .dir
