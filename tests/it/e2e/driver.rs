@@ -243,7 +243,10 @@ impl Browser {
         // the picture (capped), then give it back its size.
         let height = self
             .client
-            .execute("return document.documentElement.scrollHeight;", vec![])
+            .execute(
+                "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight;",
+                vec![],
+            )
             .await
             .ok()
             .and_then(|h| h.as_u64())
