@@ -6,6 +6,10 @@
 //! They run when `KEYHOLDER_E2E_CHROMEDRIVER` names a chromedriver (Chromium is
 //! `/usr/bin/chromium` unless `KEYHOLDER_E2E_CHROMIUM` says otherwise). Without it each test
 //! says `SKIPPED e2e: …` and returns; with `KEYHOLDER_E2E_REQUIRE` set (as in CI) it fails.
+//!
+//! A new journey is a file beside these: `e2e_tests!(NAME)` and `async fn NAME(env: E2eEnv)`
+//! that builds a `Stage` and walks it with the steps of `steps.rs` (people, sign-in, apps,
+//! accounts, check-out), adding the steps it needs there.
 
 mod checkout;
 mod driver;
