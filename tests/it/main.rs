@@ -10,6 +10,7 @@ mod auth;
 mod authz;
 mod checkout;
 mod cli;
+mod e2e;
 mod forms;
 mod requests;
 mod setup;
