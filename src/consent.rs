@@ -494,6 +494,22 @@ pub fn expire_requests(
                 &format!("/requests/{}", request.id),
                 now,
             )?;
+            AuditEvent::record(
+                conn,
+                NewAuditEvent {
+                    organization_id: OrganizationId(request.organization_id),
+                    actor: None,
+                    action: "access.expire",
+                    object_type: "account",
+                    object_id: Some(request.account_id),
+                    detail: format!(
+                        "A request for access to credentials for \"{app}\" expired without an answer"
+                    ),
+                    client_addr: None,
+                    target_id: Some(request.target_id),
+                },
+                now,
+            )?;
         }
         Ok(expired.len())
     })

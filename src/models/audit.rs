@@ -178,6 +178,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("access.request", "Credentials requested"),
     ("access.grant", "Access granted"),
     ("access.deny", "Access denied"),
+    ("access.expire", "Access request expired"),
 ];
 
 pub fn action_label(action: &str) -> &str {

@@ -614,6 +614,7 @@ async fn approval_links_are_refused_when_misused(engine: Engine) {
         .get("/")
         .await
         .assert_contains("expired without an answer");
+    assert_eq!(audit_count(&app, "access.expire"), 1);
     // A new request is possible after expiry.
     press_request_credentials(&admin, second_target, second_account).await;
     assert_eq!(requests_of(&app, second_account).len(), 2);
