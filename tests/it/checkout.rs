@@ -47,9 +47,9 @@ impl PgTarget {
                 if std::env::var_os("KEYHOLDER_TEST_REQUIRE_POSTGRES").is_some() {
                     panic!("{test}: a PostgreSQL target is required (KEYHOLDER_TEST_POSTGRES_URL)");
                 }
-                eprintln!(
+                crate::helpers::skipped(&format!(
                     "SKIPPED: {test} needs a PostgreSQL server as its target system (set KEYHOLDER_TEST_POSTGRES_URL)"
-                );
+                ));
                 return None;
             }
         };
