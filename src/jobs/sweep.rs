@@ -112,8 +112,15 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
         })
         .await?;
     state.login_throttle.forget_idle_keys();
+    // Each in its own task: a mail server that hangs must not hold up expiries and resets.
+    // The claim inside `send_now` keeps a message from being sent twice.
     for id in emails {
-        super::send_email::send_now(&state, id).await?;
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(error) = super::send_email::send_now(&state, id).await {
+                tracing::warn!(email_id = id, error = %error, "sending a due email");
+            }
+        });
     }
     if report != SweepReport::default() {
         tracing::info!(?report, "sweep");
