@@ -605,9 +605,9 @@ async fn check_out_all(person: &Person, accounts: &[i64]) -> Vec<i64> {
     ids
 }
 
-/// Checks every account in and out again, so each ends up with one reset; asserts that each
-/// was reset exactly once, that its password in Keyholder logs in to its role and that the
-/// password a holder saw no longer does.
+/// Asserts that each account was reset `expected` times and none ended out of sync, that its
+/// password in Keyholder logs in to its role, and that the password the holders saw no longer
+/// does.
 async fn assert_each_reset_once(
     cluster: &Cluster,
     roles: &PgRoles,
@@ -675,7 +675,7 @@ async fn instances_share_sessions_locks_and_mail() {
         return;
     };
     let started = Instant::now();
-    let cluster = Cluster::start(&server, 3).await;
+    let mut cluster = Cluster::start(&server, 3).await;
     eprintln!("3 instances up in {:?}", started.elapsed());
 
     // The migrations raced; one instance applied each, once.
@@ -952,7 +952,6 @@ async fn instances_share_sessions_locks_and_mail() {
     );
 
     // SIGTERM: each instance stops cleanly.
-    let mut cluster = cluster;
     for instance in &mut cluster.instances {
         instance.terminate();
     }
@@ -1113,9 +1112,12 @@ async fn sigterm_exits_cleanly_and_hands_its_work_on() {
         cluster.instances[0].log_text()
     );
     eprintln!("instance 0 exited 0, {stopped_in:?} after SIGTERM");
+    // Jobs that were running finish first; alone it takes well under a second, on two busy
+    // cores (the whole suite) several.
     assert!(
-        stopped_in < Duration::from_secs(5),
-        "SIGTERM took {stopped_in:?}"
+        stopped_in < Duration::from_secs(10),
+        "SIGTERM took {stopped_in:?}:\n{}",
+        cluster.instances[0].log_text()
     );
     // It no longer answers; the other instance does, with the same session.
     assert!(
