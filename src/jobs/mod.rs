@@ -76,8 +76,8 @@ impl JobQueue {
                 apalis_postgres::PostgresStorage::setup(&pool)
                     .await
                     .context("creating the job queue tables in PostgreSQL")?;
-                let storage = apalis_postgres::PostgresStorage::new(&pool)
-                    .with_config(apalis_postgres::Config::default().queue(QUEUE));
+                let storage =
+                    apalis_postgres::PostgresStorage::new(&pool).with_config(storage_config_pg());
                 Ok(JobQueue::Postgres(storage))
             }
         }
@@ -118,6 +118,28 @@ impl JobQueue {
 
 fn storage_config_sqlite() -> apalis_sqlite::Config {
     apalis_sqlite::Config::default().queue(QUEUE)
+}
+
+/// Every instance's worker beats every 10 s; a worker silent for 30 s is dead (killed, or its
+/// machine gone) and the jobs it had taken go back to the queue for the living ones. (The
+/// library's default waits five minutes; the sweep covers resets and expiries sooner anyway.)
+fn storage_config_pg() -> apalis_postgres::Config {
+    apalis_postgres::Config::default()
+        .queue(QUEUE)
+        .heartbeat_interval(Duration::from_secs(10))
+        .missed_heartbeats(3)
+}
+
+/// The job worker's name, unique to this process: the queue records which worker holds a job
+/// under this name, so two instances sharing the queue must never use the same one (apalis
+/// refuses to register a second live worker with a taken name, and could not tell whose jobs
+/// were orphaned).
+fn worker_name() -> String {
+    format!(
+        "keyholder-jobs-{}-{}",
+        std::process::id(),
+        crate::security::tokens::random_token(6)
+    )
 }
 
 /// `data/keyholder.db` → `data/keyholder-jobs.db`.
@@ -217,18 +239,20 @@ pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
     let schedule = cron::Schedule::from_str(&format!("*/{sweep_every} * * * * *"))
         .context("the sweep schedule")?;
     let concurrency = 4;
+    let name = worker_name();
+    tracing::info!(worker = %name, "job worker starting");
     let monitor = Monitor::new();
     let worker_state = state.clone();
     let monitor = match state.jobs.clone() {
         JobQueue::Sqlite(storage) => monitor.register(move |_restarts| {
-            WorkerBuilder::new("keyholder-jobs")
+            WorkerBuilder::new(name.clone())
                 .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
                 .data(worker_state.clone())
                 .concurrency(concurrency)
                 .build(run_job)
         }),
         JobQueue::Postgres(storage) => monitor.register(move |_restarts| {
-            WorkerBuilder::new("keyholder-jobs")
+            WorkerBuilder::new(name.clone())
                 .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
                 .data(worker_state.clone())
                 .concurrency(concurrency)

@@ -15,6 +15,11 @@ use crate::vault::Vault;
 /// After this many failed attempts in a row the account is marked out of sync.
 pub const MAX_RESET_ATTEMPTS: i32 = 5;
 
+/// How long a worker holds a reset it has claimed. Longer than an attempt takes (a connector
+/// connects twice with a 5 s timeout); if the worker dies, another takes the reset over after
+/// this.
+pub const RESET_CLAIM: chrono::Duration = chrono::Duration::seconds(30);
+
 /// The wait before attempt `n + 1` after `n` failures: 5 s, 10 s, 20 s, 40 s… at most 5 minutes.
 fn backoff(failures: i32) -> chrono::Duration {
     let seconds = 5_i64.saturating_mul(1_i64 << failures.clamp(1, 16).saturating_sub(1));
@@ -52,9 +57,10 @@ use crate::db::DbConnection;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetOutcome {
-    /// Nothing to do: not resetting (already done by another worker), or deleted.
+    /// Nothing to do: not resetting (already done by another worker), claimed by another
+    /// worker, or deleted.
     NothingToDo,
-    /// Not due yet (waiting after a failure).
+    /// Not due yet (waiting after a failure, or claimed by a worker until then).
     NotDue(NaiveDateTime),
     Done,
     /// Failed; retried at the given time.
@@ -64,8 +70,12 @@ pub enum ResetOutcome {
 }
 
 /// Changes the password on the real system to the pending one, verifies it, then makes it
-/// current. Safe to run twice at once or again after a crash: the system is always asked to
-/// take the same pending password, and only one of the final conditional writes wins.
+/// current. Before touching the system the caller claims the reset (a conditional write that
+/// moves `next_reset_at` [`RESET_CLAIM`] ahead), so the job workers and sweeps of every instance
+/// sharing the database run each attempt once; a claim left by a worker that died lapses and
+/// another worker takes over. Still safe to run twice (a lapsed claim, a crash): the system is
+/// always asked to take the same pending password, and only one of the final conditional writes
+/// wins.
 pub fn perform_reset(
     conn: &mut DbConnection,
     vault: &Vault,
@@ -86,6 +96,23 @@ pub fn perform_reset(
     let Some(pending_blob) = account.pending_secret.clone() else {
         return Ok(ResetOutcome::NothingToDo);
     };
+    let claimed = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(account.id.0))
+            .filter(accounts::state.eq(AccountState::Resetting.as_str()))
+            .filter(accounts::pending_secret.eq(&pending_blob))
+            .filter(
+                accounts::next_reset_at
+                    .is_null()
+                    .or(accounts::next_reset_at.le(now)),
+            ),
+    )
+    .set(accounts::next_reset_at.eq(Some(now + RESET_CLAIM)))
+    .execute(conn)?;
+    if claimed == 0 {
+        // Another worker claimed it (or finished it) since it was read: it is theirs.
+        return Ok(ResetOutcome::NothingToDo);
+    }
     let pending = vault.decrypt(conn, &pending_blob, pending_slot(account.id))?;
     let target = Target::find(conn, account.target_id)?;
     let outcome = match &target {

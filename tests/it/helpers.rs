@@ -76,13 +76,14 @@ macro_rules! engine_tests {
 pub(crate) use engine_tests;
 
 /// A fresh PostgreSQL database, dropped when the test ends.
-struct PgDatabase {
+pub(crate) struct PgDatabase {
     server_url: String,
     name: String,
 }
 
 impl PgDatabase {
-    fn create(server_url: &str) -> (Self, String) {
+    /// Creates the database on the server; returns it and its URL.
+    pub(crate) fn create(server_url: &str) -> (Self, String) {
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let name = format!(
             "keyholder_test_{}_{}_{}",

@@ -13,6 +13,7 @@ mod cli;
 mod e2e;
 mod forms;
 mod requests;
+mod scale;
 mod setup;
 mod smtp;
 mod users;
