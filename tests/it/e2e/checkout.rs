@@ -109,7 +109,9 @@ async fn exclusive_checkout(env: E2eEnv, journey: &str, javascript: bool) {
         .await;
     alice.screenshot("checked-out-autoreset-disabled").await;
     check_in(&alice, BILLING, ACCOUNT).await;
-    alice.expect_text("The password was not changed").await;
+    alice
+        .expect_text("The password was not changed: AutoReset is disabled for this account.")
+        .await;
     alice.screenshot("checked-in-autoreset-disabled").await;
     wait_until_available(&bob, Duration::from_secs(10)).await;
     let fifth = check_out(&bob, BILLING, ACCOUNT).await;
