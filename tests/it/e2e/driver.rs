@@ -570,6 +570,31 @@ impl Browser {
             .expect("definition text")
     }
 
+    /// Waits, without reloading, until the row showing `cell` reads `wanted` (the page's
+    /// script may put in a new row meanwhile).
+    pub async fn wait_for_row_in_place(&self, cell: &str, wanted: &str, limit: Duration) {
+        let xpath = format!("//tr[td[{}]]", text_is(cell));
+        let started = Instant::now();
+        let mut last = None;
+        loop {
+            if let Ok(row) = self.client.find(Locator::XPath(&xpath)).await
+                && let Ok(text) = row.text().await
+            {
+                if text.contains(wanted) {
+                    return;
+                }
+                last = Some(text);
+            }
+            if started.elapsed() > limit {
+                panic!(
+                    "{}: without a reload, the row {cell:?} never showed {wanted:?}; it shows {last:?}",
+                    self.who
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     /// Reloads until the row showing `cell` reads `wanted`, for at most `limit`.
     pub async fn wait_for_row(&self, cell: &str, wanted: &str, limit: Duration) -> String {
         let started = Instant::now();
