@@ -11,6 +11,25 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   });
 
+  // Password choice on Create/Edit account: the typed fields count only with "Type the password".
+  const typed = document.getElementById("password_type");
+  if (typed) {
+    const fields = ["password", "password_confirm"]
+      .map((id) => document.getElementById(id))
+      .filter((field) => field);
+    const modes = document.querySelectorAll("input[name=password_mode]");
+    const syncPassword = () => {
+      for (const field of fields) {
+        field.disabled = !typed.checked;
+        field.closest(".field")?.classList.toggle("is-disabled", !typed.checked);
+      }
+    };
+    for (const mode of modes) mode.addEventListener("change", syncPassword);
+    syncPassword();
+    const hint = document.getElementById("password-typed-help");
+    if (hint) hint.hidden = true;
+  }
+
   // Connector settings show only for the connector they belong to.
   const connector = document.getElementById("connector");
   if (connector) {
