@@ -2,13 +2,32 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  // Forms that do something hard to undo ask first.
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
-    form.addEventListener("submit", (event) => {
-      if (!window.confirm(form.dataset.confirm)) {
-        event.preventDefault();
+  // Forms that do something hard to undo ask first (also in rows refreshed below).
+  document.addEventListener("submit", (event) => {
+    const form = event.target;
+    if (form instanceof HTMLFormElement && form.dataset.confirm !== undefined
+        && !window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+    }
+  });
+
+  // Password choice on Create/Edit account: the typed fields count only with "Type the password".
+  const typed = document.getElementById("password_type");
+  if (typed) {
+    const fields = ["password", "password_confirm"]
+      .map((id) => document.getElementById(id))
+      .filter((field) => field);
+    const modes = document.querySelectorAll("input[name=password_mode]");
+    const syncPassword = () => {
+      for (const field of fields) {
+        field.disabled = !typed.checked;
+        field.closest(".field")?.classList.toggle("is-disabled", !typed.checked);
       }
-    });
+    };
+    for (const mode of modes) mode.addEventListener("change", syncPassword);
+    syncPassword();
+    const hint = document.getElementById("password-typed-help");
+    if (hint) hint.hidden = true;
   }
 
   // Connector settings show only for the connector they belong to.
@@ -24,7 +43,7 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   // Live countdowns: <time datetime="…Z" data-countdown> shows local time and time left.
-  const countdowns = document.querySelectorAll("time[data-countdown]");
+  const countdowns = () => document.querySelectorAll("time[data-countdown]");
   const describe = (ms) => {
     const past = ms < 0;
     const total = Math.round(Math.abs(ms) / 1000);
@@ -34,16 +53,46 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   const tick = () => {
     const now = Date.now();
-    for (const el of countdowns) {
+    for (const el of countdowns()) {
       const at = new Date(el.getAttribute("datetime"));
       if (Number.isNaN(at.getTime())) continue;
       const local = at.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
       el.textContent = `${local} (${describe(at.getTime() - now)})`;
     }
   };
-  if (countdowns.length > 0) {
+  if (countdowns().length > 0) {
     tick();
     setInterval(tick, 1000);
+  }
+
+  // Accounts being reset: fetch the page again every few seconds and put in the rows whose
+  // reset has finished, until none is left.
+  const resetting = () => [...document.querySelectorAll("tr[id] [data-resetting]")]
+    .map((state) => state.closest("tr[id]"));
+  if (resetting().length > 0) {
+    for (const hint of document.querySelectorAll("[data-reload-hint]")) {
+      hint.textContent = "This page updates by itself.";
+    }
+    const refresh = setInterval(async () => {
+      const rows = resetting();
+      if (rows.length === 0) {
+        clearInterval(refresh);
+        return;
+      }
+      try {
+        const response = await fetch(window.location.href, { credentials: "same-origin" });
+        if (!response.ok) return;
+        const fresh = new DOMParser().parseFromString(await response.text(), "text/html");
+        for (const row of rows) {
+          const next = fresh.getElementById(row.id);
+          if (next && !next.querySelector("[data-resetting]")) {
+            row.replaceWith(document.importNode(next, true));
+          }
+        }
+      } catch (_) {
+        // Offline for a moment: try again at the next tick.
+      }
+    }, 3000);
   }
 
   // Copy buttons: <button data-copy-target="id">.

@@ -200,6 +200,19 @@ pub enum Ended {
     Ended { account: AccountId, reset: bool },
 }
 
+/// Why ending a check-out left the password unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeptBecause {
+    /// AutoReset is disabled for the account.
+    AutoResetDisabled,
+    /// This many others still hold regular check-outs; the reset follows the last one.
+    OthersHold(i64),
+    /// The account is already being reset, or is out of sync.
+    NotAvailable,
+    /// The account no longer exists.
+    AccountGone,
+}
+
 /// Ends a check-out (check-in, expiry or forced). Idempotent. Lifts the exclusive lock and, when
 /// AutoReset is enabled (and, for regular check-outs, this was the last holder), starts the
 /// reset in the same transaction, so the account is never available with a known password.
@@ -212,9 +225,22 @@ pub fn end_checkout(
     now: NaiveDateTime,
     client: Option<&str>,
 ) -> Result<Ended, LendingError> {
+    end_checkout_explained(conn, vault, checkout_id, reason, by, now, client).map(|(e, _)| e)
+}
+
+/// [`end_checkout`], also saying why the password was kept when no reset was started.
+pub fn end_checkout_explained(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    checkout_id: i64,
+    reason: EndReason,
+    by: Option<&User>,
+    now: NaiveDateTime,
+    client: Option<&str>,
+) -> Result<(Ended, Option<KeptBecause>), LendingError> {
     conn.transaction(|conn| {
         if Checkout::end(conn, checkout_id, reason, by.map(|u| u.id), now)? == 0 {
-            return Ok(Ended::AlreadyEnded);
+            return Ok((Ended::AlreadyEnded, None));
         }
         let checkout = Checkout::find(conn, checkout_id)?.ok_or(diesel::result::Error::NotFound)?;
         let account: Option<Account> = accounts::table
@@ -223,10 +249,13 @@ pub fn end_checkout(
             .first(conn)
             .optional()?;
         let Some(account) = account else {
-            return Ok(Ended::Ended {
-                account: checkout.account_id,
-                reset: false,
-            });
+            return Ok((
+                Ended::Ended {
+                    account: checkout.account_id,
+                    reset: false,
+                },
+                Some(KeptBecause::AccountGone),
+            ));
         };
         if checkout.mode == CheckoutType::Exclusive {
             diesel::update(
@@ -239,7 +268,16 @@ pub fn end_checkout(
         }
         let others = Checkout::count_active_on(conn, account.id)?;
         let target = Target::find(conn, account.target_id)?;
-        let reset = account.auto_reset && account.state == AccountState::Available && others == 0;
+        let kept = if !account.auto_reset {
+            Some(KeptBecause::AutoResetDisabled)
+        } else if others > 0 {
+            Some(KeptBecause::OthersHold(others))
+        } else if account.state != AccountState::Available {
+            Some(KeptBecause::NotAvailable)
+        } else {
+            None
+        };
+        let reset = kept.is_none();
         if reset {
             reset::begin_reset(conn, vault, &account, target.as_ref(), now)?;
         }
@@ -293,9 +331,12 @@ pub fn end_checkout(
                 now,
             )?;
         }
-        Ok::<_, LendingError>(Ended::Ended {
-            account: account.id,
-            reset,
-        })
+        Ok::<_, LendingError>((
+            Ended::Ended {
+                account: account.id,
+                reset,
+            },
+            kept,
+        ))
     })
 }

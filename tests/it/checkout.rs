@@ -585,7 +585,10 @@ async fn regular_check_outs_share_and_reset_after_the_last(engine: Engine) {
         StatusCode::CONFLICT
     );
     s.alice.check_in(checkout_id_in(&a.body).unwrap()).await;
-    // Bob still holds it: no reset yet.
+    // Bob still holds it: no reset yet, and Alice is told why.
+    s.alice.get(&overview).await.assert_contains(
+        "Checked in. The password was not changed: someone else still has it checked out",
+    );
     assert_eq!(
         revealed_password(&s.bob.reveal(s.account).await.body).as_deref(),
         Some("Shared-Pa55word")

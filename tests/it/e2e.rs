@@ -14,6 +14,7 @@
 mod checkout;
 mod driver;
 mod first_run;
+mod request_credentials;
 mod steps;
 
 /// Generates `#[tokio::test] fn NAME` from `async fn NAME(env: E2eEnv)`, skipped without a

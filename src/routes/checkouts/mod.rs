@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use crate::errors::AppError;
 use crate::jobs::{ExpireCheckout, Job, ResetPassword};
 use crate::lending::view::{CheckoutView, TimeView};
-use crate::lending::{Ended, LendingError, check_out, end_checkout};
+use crate::lending::{Ended, KeptBecause, LendingError, check_out, end_checkout_explained};
 use crate::models::checkout::EndReason;
 use crate::models::{Checkout, Organization};
 use crate::routes::accounts::{RevealPage, load_account};
@@ -101,17 +101,17 @@ async fn finish(
     state: &SharedState,
     checkout: Checkout,
     reason: EndReason,
-) -> Result<Ended, AppError> {
+) -> Result<(Ended, Option<KeptBecause>), AppError> {
     let (user, vault, now) = (
         viewer.user.clone(),
         state.vault.clone(),
         state.clock.now_naive(),
     );
     let client = viewer.client.as_str().to_string();
-    let ended = state
+    let (ended, kept) = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>(end_checkout(
+            Ok::<_, AppError>(end_checkout_explained(
                 conn,
                 &vault,
                 checkout.id,
@@ -138,7 +138,7 @@ async fn finish(
             )
             .await;
     }
-    Ok(ended)
+    Ok((ended, kept))
 }
 
 async fn load_checkout(
@@ -169,20 +169,39 @@ pub async fn checkin(
         ));
     }
     let target = checkout.target_id;
-    let ended = finish(&viewer, &state, checkout, EndReason::CheckedIn).await?;
+    let (ended, kept) = finish(&viewer, &state, checkout, EndReason::CheckedIn).await?;
     Flash::push(
         &viewer.session,
         match ended {
             Ended::Ended { reset: true, .. } => Flash::success(
                 "Checked in. The password is being reset, so the one you saw no longer works.",
             ),
-            Ended::Ended { reset: false, .. } => Flash::success(
-                "Checked in. The password was not changed (AutoReset is disabled for this account, or others still hold it).",
-            ),
+            Ended::Ended { reset: false, .. } => Flash::success(kept_message(kept)),
             Ended::AlreadyEnded => Flash::info("This check-out had already ended."),
         },
     );
     Ok(see_other(&format!("/apps/{target}")))
+}
+
+/// The check-in message when the password was left as it was, saying why.
+fn kept_message(kept: Option<KeptBecause>) -> String {
+    let why = match kept {
+        Some(KeptBecause::AutoResetDisabled) => {
+            "AutoReset is disabled for this account".to_string()
+        }
+        Some(KeptBecause::OthersHold(1)) => {
+            "someone else still has it checked out; it is reset when the last check-out ends"
+                .to_string()
+        }
+        Some(KeptBecause::OthersHold(n)) => format!(
+            "{n} others still have it checked out; it is reset when the last check-out ends"
+        ),
+        Some(KeptBecause::NotAvailable) => {
+            "the account is already being reset, or is out of sync".to_string()
+        }
+        Some(KeptBecause::AccountGone) | None => "the account no longer exists".to_string(),
+    };
+    format!("Checked in. The password was not changed: {why}.")
 }
 
 /// An owner ends someone's exclusive check-out, when the organization allows it.

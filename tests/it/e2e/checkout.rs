@@ -76,6 +76,18 @@ async fn exclusive_checkout(env: E2eEnv, journey: &str, javascript: bool) {
         .expect_text("Checked in. The password is being reset")
         .await;
     alice.screenshot("checked-in").await;
+    if javascript {
+        // While the password is reset the page keeps the row up to date by itself.
+        alice
+            .wait_for_row_in_place(ACCOUNT, "Available", Duration::from_secs(10))
+            .await;
+    } else {
+        let row = alice.row_text(ACCOUNT).await;
+        assert!(
+            row.contains("Available") || row.contains("Reload the page to see."),
+            "a Resetting account says what happens: {row:?}"
+        );
+    }
     wait_until_available(&bob, Duration::from_secs(10)).await;
     let second = check_out(&bob, BILLING, ACCOUNT).await;
     assert_ne!(
@@ -109,7 +121,9 @@ async fn exclusive_checkout(env: E2eEnv, journey: &str, javascript: bool) {
         .await;
     alice.screenshot("checked-out-autoreset-disabled").await;
     check_in(&alice, BILLING, ACCOUNT).await;
-    alice.expect_text("The password was not changed").await;
+    alice
+        .expect_text("The password was not changed: AutoReset is disabled for this account.")
+        .await;
     alice.screenshot("checked-in-autoreset-disabled").await;
     wait_until_available(&bob, Duration::from_secs(10)).await;
     let fifth = check_out(&bob, BILLING, ACCOUNT).await;

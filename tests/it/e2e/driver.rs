@@ -236,6 +236,24 @@ impl Browser {
         url.path().to_string()
     }
 
+    /// Waits until the address bar shows `needle` (a search that was sent, for instance).
+    pub async fn expect_url_containing(&self, needle: &str) {
+        let started = Instant::now();
+        loop {
+            let url = self.client.current_url().await.expect("current URL");
+            if url.as_str().contains(needle) {
+                return;
+            }
+            if started.elapsed() > PATIENCE {
+                panic!(
+                    "{}: expected an address with {needle:?}, still on {url}",
+                    self.who
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Saves a PNG of what the window shows as `NN-WHO-NAME.png`.
     pub async fn screenshot(&self, name: &str) {
         let n = self.journey.count.fetch_add(1, Ordering::SeqCst) + 1;
@@ -478,6 +496,23 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{}: cannot press {text:?}: {e}", self.who));
     }
 
+    /// Clicks the button or link one of whose parts reads `text`, such as a notification in
+    /// the Dashboard's inbox (its message, beside an unread mark and a date).
+    pub async fn click_item(&self, text: &str) {
+        let inner = format!(".//*[{}]", text_is(text));
+        let xpath = format!("//button[{inner}] | //a[{inner}]");
+        self.the_one(None, &xpath, &format!("item {text:?}"))
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("{}: cannot click {text:?}: {e}", self.who));
+    }
+
+    /// Whether the field labelled `label` can be typed into.
+    pub async fn is_enabled(&self, label: &str) -> bool {
+        self.field(label).await.is_enabled().await.expect("enabled")
+    }
+
     /// Follows the link whose text is `text`.
     pub async fn follow(&self, text: &str) {
         self.follow_in(None, text).await;
@@ -568,6 +603,31 @@ impl Browser {
             .text()
             .await
             .expect("definition text")
+    }
+
+    /// Waits, without reloading, until the row showing `cell` reads `wanted` (the page's
+    /// script may put in a new row meanwhile).
+    pub async fn wait_for_row_in_place(&self, cell: &str, wanted: &str, limit: Duration) {
+        let xpath = format!("//tr[td[{}]]", text_is(cell));
+        let started = Instant::now();
+        let mut last = None;
+        loop {
+            if let Ok(row) = self.client.find(Locator::XPath(&xpath)).await
+                && let Ok(text) = row.text().await
+            {
+                if text.contains(wanted) {
+                    return;
+                }
+                last = Some(text);
+            }
+            if started.elapsed() > limit {
+                panic!(
+                    "{}: without a reload, the row {cell:?} never showed {wanted:?}; it shows {last:?}",
+                    self.who
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     /// Reloads until the row showing `cell` reads `wanted`, for at most `limit`.

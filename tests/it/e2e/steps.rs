@@ -33,8 +33,19 @@ pub struct Stage {
 
 impl Stage {
     pub async fn new(env: E2eEnv, journey: &str, options: BrowserOptions) -> Stage {
+        Stage::with_settings(env, journey, options, &[]).await
+    }
+
+    /// A stage whose Keyholder also gets `extra` settings (a mail server, for instance).
+    pub async fn with_settings(
+        env: E2eEnv,
+        journey: &str,
+        options: BrowserOptions,
+        extra: &[(&str, &str)],
+    ) -> Stage {
         let driver = Chromedriver::start(&env).await;
-        let app = spawn_app_with(&crate::helpers::Engine::Sqlite, SETTINGS).await;
+        let settings: Vec<(&str, &str)> = SETTINGS.iter().chain(extra).copied().collect();
+        let app = spawn_app_with(&crate::helpers::Engine::Sqlite, &settings).await;
         Stage {
             app,
             env,
@@ -308,4 +319,58 @@ pub async fn check_in(browser: &Browser, target: Target, username: &str) {
         .await;
     browser.press_in(Some(&row), "CheckIn credential").await;
     browser.expect_heading(target.name).await;
+}
+
+/// On an app's Credentials & Policies tab, as an owner: names an admin in the app's policy.
+pub async fn add_to_policy(owner: &Browser, admin: Person) {
+    owner
+        .select(
+            "Add an admin to the policy",
+            &format!("{} ({})", admin.name, admin.email),
+        )
+        .await;
+    owner.press("Add to policy").await;
+    owner
+        .expect_text(&format!("{} {}", admin.name, admin.email))
+        .await;
+}
+
+/// Apps → the app → Add my credential, with a typed password; `admin_access` says whether
+/// "Allow admin access to the password" stays ticked. Ends on the app's page.
+pub async fn add_my_credential(
+    member: &Browser,
+    target: Target,
+    username: &str,
+    password: &str,
+    admin_access: bool,
+) {
+    open_app(member, target, false).await;
+    member.follow("Add my credential").await;
+    member.expect_heading("Add my credential").await;
+    member.fill("Username", username).await;
+    assert!(
+        member.is_checked("Type the password").await,
+        "a personal credential's password is typed by default"
+    );
+    member.fill("Password", password).await;
+    member.fill("Repeat the password", password).await;
+    assert!(
+        member
+            .is_checked("Allow admin access to the password")
+            .await,
+        "admin access is allowed by default"
+    );
+    member
+        .set_checked("Allow admin access to the password", admin_access)
+        .await;
+    member.screenshot("add-my-credential-filled").await;
+    member.press("Save my credential").await;
+    member.expect_heading(target.name).await;
+    member
+        .expect_text(if admin_access {
+            "Your credential was saved. It is Managed"
+        } else {
+            "Your credential was saved. It is Unmanaged"
+        })
+        .await;
 }
