@@ -55,6 +55,10 @@ impl TimeView {
 /// "in 12 minutes", "in 1 hour 5 minutes", "2 minutes ago".
 pub fn relative(at: NaiveDateTime, now: NaiveDateTime) -> String {
     let seconds = (at - now).num_seconds();
+    if seconds <= 0 && seconds > -60 {
+        // Something that happened within the last minute (or this very second).
+        return "just now".to_string();
+    }
     let magnitude = seconds.unsigned_abs();
     let text = if magnitude < 60 {
         "less than a minute".to_string()
@@ -170,5 +174,33 @@ fn row(
         mine,
         can_check_out,
         locked_by,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+    use chrono::{Duration, NaiveDate};
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = NaiveDate::from_ymd_opt(2026, 11, 21)
+            .unwrap()
+            .and_hms_milli_opt(12, 0, 0, 500)
+            .unwrap();
+        // Created a fraction of a second ago, in the same second: not "in the future".
+        assert_eq!(relative(now - Duration::milliseconds(400), now), "just now");
+        assert_eq!(relative(now, now), "just now");
+        assert_eq!(relative(now - Duration::seconds(30), now), "just now");
+        assert_eq!(
+            relative(now + Duration::seconds(30), now),
+            "in less than a minute"
+        );
+        assert_eq!(relative(now - Duration::minutes(2), now), "2 minutes ago");
+        assert_eq!(relative(now + Duration::minutes(12), now), "in 12 minutes");
+        assert_eq!(
+            relative(now + Duration::minutes(65), now),
+            "in 1 hour 5 minutes"
+        );
     }
 }
