@@ -65,6 +65,25 @@ document.addEventListener("DOMContentLoaded", () => {
     setInterval(tick, 1000);
   }
 
+  // Dates: <time datetime="…Z" data-local> is shown in the viewer's time zone, with how long
+  // ago (or how far ahead) it is; the server's UTC wording stays in the title.
+  const relativeWords = (ms) => {
+    const minutes = Math.round(Math.abs(ms) / 60000);
+    if (minutes < 1) return ms < 0 ? "just now" : "in less than a minute";
+    const hours = Math.floor(minutes / 60), days = Math.floor(hours / 24);
+    const amount = days >= 1 ? `${days} day${days === 1 ? "" : "s"}`
+      : hours >= 1 ? `${hours} hour${hours === 1 ? "" : "s"}`
+      : `${minutes} minute${minutes === 1 ? "" : "s"}`;
+    return ms < 0 ? `${amount} ago` : `in ${amount}`;
+  };
+  for (const el of document.querySelectorAll("time[data-local]")) {
+    const at = new Date(el.getAttribute("datetime"));
+    if (Number.isNaN(at.getTime())) continue;
+    el.title = el.textContent;
+    const local = at.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+    el.textContent = `${local} (${relativeWords(at.getTime() - Date.now())})`;
+  }
+
   // Accounts being reset: fetch the page again every few seconds and put in the rows whose
   // reset has finished, until none is left.
   const resetting = () => [...document.querySelectorAll("tr[id] [data-resetting]")]
