@@ -59,3 +59,59 @@ async fn serve(req: HttpRequest, name: web::Path<String>) -> HttpResponse {
         response.content_type(asset.content_type).body(asset.body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The value of a `--name: #rrggbb;` variable in app.css.
+    fn variable(css: &str, name: &str) -> String {
+        let start = css
+            .find(&format!("--{name}:"))
+            .unwrap_or_else(|| panic!("--{name} in app.css"));
+        let rest = &css[start + name.len() + 3..];
+        rest[..rest.find(';').unwrap()].trim().to_string()
+    }
+
+    fn luminance(hex: &str) -> f64 {
+        let hex = hex.trim_start_matches('#');
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.03928 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(0) + 0.7152 * channel(2) + 0.0722 * channel(4)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    /// Every text colour of the stylesheet on the backgrounds it is used on reaches WCAG AA
+    /// for normal text (4.5:1).
+    #[test]
+    fn text_colours_meet_wcag_aa() {
+        let css = String::from_utf8(include_bytes!("../static/app.css").to_vec()).unwrap();
+        let v = |name: &str| variable(&css, name);
+        let pairs = [
+            ("ink on paper", v("ink"), v("paper")),
+            ("ink on canvas", v("ink"), v("canvas")),
+            ("muted on paper", v("muted"), v("paper")),
+            ("muted on canvas", v("muted"), v("canvas")),
+            ("navigation", v("brand-ink"), v("brand")),
+            ("Available / Managed", v("ok"), v("ok-bg")),
+            ("Unmanaged / Resetting", v("warn"), v("warn-bg")),
+            ("Out of sync / Denied", v("danger"), v("danger-bg")),
+            ("Pending / info", v("info"), v("info-bg")),
+            ("Disabled / Expired", v("muted"), "#eceff3".to_string()),
+            ("unread badge", v("ink"), "#f2a900".to_string()),
+            ("links", v("brand"), v("paper")),
+        ];
+        for (what, fg, bg) in pairs {
+            let ratio = contrast(&fg, &bg);
+            assert!(ratio >= 4.5, "{what}: {fg} on {bg} is {ratio:.2}:1");
+        }
+    }
+}

@@ -496,6 +496,58 @@ impl Browser {
             .unwrap_or_else(|e| panic!("{}: cannot press {text:?}: {e}", self.who));
     }
 
+    /// Presses keys on whatever has the keyboard focus (WebDriver key codes: Tab is
+    /// `\u{E004}`, Enter `\u{E007}`).
+    pub async fn keys(&self, keys: &str) {
+        self.client
+            .active_element()
+            .await
+            .expect("a focused element")
+            .send_keys(keys)
+            .await
+            .unwrap_or_else(|e| panic!("{}: cannot type {keys:?}: {e}", self.who));
+    }
+
+    /// Presses Tab until the focused element is described by `wanted` (its label, text or
+    /// accessible name), at most `limit` times; then checks the focus can be seen (an outline
+    /// or a box shadow). Returns how many Tabs it took.
+    pub async fn tab_to(&self, wanted: &str, limit: usize) -> usize {
+        let describe = r#"
+            const el = document.activeElement;
+            if (!el || el === document.body) return ["", false];
+            const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
+            const name = (el.getAttribute("aria-label") || label || el.innerText || el.value || "").trim();
+            const style = getComputedStyle(el);
+            const visible = (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0)
+                || (style.boxShadow && style.boxShadow !== "none");
+            return [name, visible];
+        "#;
+        let mut seen = Vec::new();
+        for tabs in 1..=limit {
+            self.keys("\u{E004}").await;
+            let value = self
+                .client
+                .execute(describe, vec![])
+                .await
+                .expect("describe the focused element");
+            let name = value[0].as_str().unwrap_or("").to_string();
+            let visible = value[1].as_bool().unwrap_or(false);
+            if name.contains(wanted) {
+                assert!(
+                    visible,
+                    "{}: the focus on {name:?} cannot be seen",
+                    self.who
+                );
+                return tabs;
+            }
+            seen.push(name);
+        }
+        panic!(
+            "{}: {wanted:?} not reached with {limit} Tabs; focus went through {seen:?}",
+            self.who
+        );
+    }
+
     /// Clicks the button or link one of whose parts reads `text`, such as a notification in
     /// the Dashboard's inbox (its message, beside an unread mark and a date).
     pub async fn click_item(&self, text: &str) {
