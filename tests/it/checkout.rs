@@ -86,16 +86,7 @@ impl PgTarget {
     }
 
     fn logs_in(&self, role: &str, password: &str) -> bool {
-        let url = url::Url::parse(&self.server).unwrap();
-        let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
-        let conninfo = format!(
-            "host={} port={} dbname=postgres user={} password={}",
-            quote(url.host_str().unwrap_or("127.0.0.1")),
-            url.port().unwrap_or(5432),
-            quote(role),
-            quote(password)
-        );
-        diesel::PgConnection::establish(&conninfo).is_ok()
+        crate::helpers::pg_logs_in(&self.server, role, password)
     }
 }
 

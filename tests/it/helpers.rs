@@ -474,38 +474,7 @@ impl TestApp {
 
     /// Creates an app through Create target; returns its id.
     pub async fn create_target(&self, admin: &Browser, name: &str, extra: &[(&str, &str)]) -> i64 {
-        let mut fields: Vec<(&str, &str)> = vec![
-            ("name", name),
-            ("address", "db.example.com:5432"),
-            ("description", "A test system"),
-            ("connector", "vault"),
-            ("checkout_type", "exclusive"),
-            ("exclusive_minutes", "60"),
-            ("policy_length", "20"),
-            ("policy_lower", "on"),
-            ("policy_lower_min", "1"),
-            ("policy_upper", "on"),
-            ("policy_upper_min", "1"),
-            ("policy_digits", "on"),
-            ("policy_digits_min", "1"),
-            ("policy_symbols", "on"),
-            ("policy_symbols_min", "1"),
-            ("policy_excluded", ""),
-        ];
-        for (k, v) in extra {
-            match fields.iter_mut().find(|(name, _)| name == k) {
-                Some(field) => field.1 = v,
-                None => fields.push((k, v)),
-            }
-        }
-        let page = admin.submit("/apps/new", "/apps/new", &fields).await;
-        page.assert_redirects_to("/apps/");
-        let location = page.location.unwrap();
-        location
-            .trim_start_matches("/apps/")
-            .trim_end_matches("/accounts")
-            .parse()
-            .expect("target id in the redirect")
+        create_target(admin, name, extra).await
     }
 
     /// Creates a shared account with a typed password; returns its id.
@@ -642,4 +611,56 @@ impl TestApp {
             .assert_redirects_to("/");
         (browser, id)
     }
+}
+
+/// Creates an app through Create target as `admin` (on whichever instance it talks to);
+/// `extra` overrides or adds form fields. Returns its id.
+pub async fn create_target(admin: &Browser, name: &str, extra: &[(&str, &str)]) -> i64 {
+    let mut fields: Vec<(&str, &str)> = vec![
+        ("name", name),
+        ("address", "db.example.com:5432"),
+        ("description", "A test system"),
+        ("connector", "vault"),
+        ("checkout_type", "exclusive"),
+        ("exclusive_minutes", "60"),
+        ("policy_length", "20"),
+        ("policy_lower", "on"),
+        ("policy_lower_min", "1"),
+        ("policy_upper", "on"),
+        ("policy_upper_min", "1"),
+        ("policy_digits", "on"),
+        ("policy_digits_min", "1"),
+        ("policy_symbols", "on"),
+        ("policy_symbols_min", "1"),
+        ("policy_excluded", ""),
+    ];
+    for (k, v) in extra {
+        match fields.iter_mut().find(|(name, _)| name == k) {
+            Some(field) => field.1 = v,
+            None => fields.push((k, v)),
+        }
+    }
+    let page = admin.submit("/apps/new", "/apps/new", &fields).await;
+    page.assert_redirects_to("/apps/");
+    let location = page.location.unwrap();
+    location
+        .trim_start_matches("/apps/")
+        .trim_end_matches("/accounts")
+        .parse()
+        .expect("target id in the redirect")
+}
+
+/// Whether `role` can sign in to the PostgreSQL server at `server` (a URL) with `password`.
+pub fn pg_logs_in(server: &str, role: &str, password: &str) -> bool {
+    use diesel::Connection;
+    let url = url::Url::parse(server).unwrap();
+    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
+    let conninfo = format!(
+        "host={} port={} dbname=postgres user={} password={}",
+        quote(url.host_str().unwrap_or("127.0.0.1")),
+        url.port().unwrap_or(5432),
+        quote(role),
+        quote(password)
+    );
+    diesel::PgConnection::establish(&conninfo).is_ok()
 }

@@ -21,7 +21,7 @@ use reqwest::redirect::Policy;
 
 use crate::helpers::{
     Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, account_id_for, checkout_id_in,
-    first_user_id,
+    create_target, first_user_id, pg_logs_in,
 };
 
 const MEMBER_PASSWORD: &str = "member password 123";
@@ -401,7 +401,7 @@ impl PgRoles {
         let mut conn = diesel::PgConnection::establish(server).unwrap();
         conn.batch_execute(&sql).unwrap();
         assert!(
-            !logs_in(server, &roles.roles[0], "not the password"),
+            !pg_logs_in(server, &roles.roles[0], "not the password"),
             "PostgreSQL accepts any password for target roles: run .ci/postgres-password-auth once"
         );
         roles
@@ -416,7 +416,7 @@ impl PgRoles {
             handles.push(tokio::task::spawn_blocking(move || {
                 chunk
                     .iter()
-                    .map(|(role, password)| logs_in(&server, role, password))
+                    .map(|(role, password)| pg_logs_in(&server, role, password))
                     .collect::<Vec<_>>()
             }));
         }
@@ -436,53 +436,6 @@ impl Drop for PgRoles {
             }
         }
     }
-}
-
-fn logs_in(server: &str, role: &str, password: &str) -> bool {
-    let url = url::Url::parse(server).unwrap();
-    let quote = |v: &str| format!("'{}'", v.replace('\\', "\\\\").replace('\'', "\\'"));
-    let conninfo = format!(
-        "host={} port={} dbname=postgres user={} password={}",
-        quote(url.host_str().unwrap_or("127.0.0.1")),
-        url.port().unwrap_or(5432),
-        quote(role),
-        quote(password)
-    );
-    diesel::PgConnection::establish(&conninfo).is_ok()
-}
-
-/// Creates an app as `admin`; returns its id.
-async fn create_target(admin: &Browser, name: &str, extra: &[(&str, &str)]) -> i64 {
-    let mut fields: Vec<(&str, &str)> = vec![
-        ("name", name),
-        ("address", "db.example.com:5432"),
-        ("description", "A test system"),
-        ("connector", "vault"),
-        ("checkout_type", "exclusive"),
-        ("exclusive_minutes", "60"),
-        ("policy_length", "20"),
-        ("policy_lower", "on"),
-        ("policy_lower_min", "1"),
-        ("policy_upper", "on"),
-        ("policy_upper_min", "1"),
-        ("policy_digits", "on"),
-        ("policy_digits_min", "1"),
-        ("policy_excluded", ""),
-    ];
-    for (k, v) in extra {
-        match fields.iter_mut().find(|(name, _)| name == k) {
-            Some(field) => field.1 = v,
-            None => fields.push((k, v)),
-        }
-    }
-    let page = admin.submit("/apps/new", "/apps/new", &fields).await;
-    page.assert_redirects_to("/apps/");
-    page.location
-        .unwrap()
-        .trim_start_matches("/apps/")
-        .trim_end_matches("/accounts")
-        .parse()
-        .unwrap()
 }
 
 /// Creates shared accounts named `usernames` (spread over the instances, a few at a time);
