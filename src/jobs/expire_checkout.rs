@@ -42,11 +42,7 @@ impl ExpireCheckout {
                 }
             })
             .await?;
-        if let Ended::Ended {
-            account,
-            reset: true,
-        } = ended
-        {
+        if let Some(account) = ended.reset_started() {
             reset_password::reset_now(
                 &state,
                 ResetPassword {

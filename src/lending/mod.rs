@@ -196,8 +196,24 @@ fn explain_refusal(
 pub enum Ended {
     /// Someone (another worker, the holder) had already ended it.
     AlreadyEnded,
-    /// Ended; `reset` says whether a password reset was started.
-    Ended { account: AccountId, reset: bool },
+    /// Ended. `kept` is `None` when a password reset was started, else why the password stays.
+    Ended {
+        account: AccountId,
+        kept: Option<KeptBecause>,
+    },
+}
+
+impl Ended {
+    /// The account whose reset this started, if it started one.
+    pub fn reset_started(&self) -> Option<AccountId> {
+        match self {
+            Ended::Ended {
+                account,
+                kept: None,
+            } => Some(*account),
+            _ => None,
+        }
+    }
 }
 
 /// Why ending a check-out left the password unchanged.
@@ -215,7 +231,8 @@ pub enum KeptBecause {
 
 /// Ends a check-out (check-in, expiry or forced). Idempotent. Lifts the exclusive lock and, when
 /// AutoReset is enabled (and, for regular check-outs, this was the last holder), starts the
-/// reset in the same transaction, so the account is never available with a known password.
+/// reset in the same transaction, so the account is never available with a known password;
+/// otherwise it says why the password stays.
 pub fn end_checkout(
     conn: &mut DbConnection,
     vault: &Vault,
@@ -225,22 +242,9 @@ pub fn end_checkout(
     now: NaiveDateTime,
     client: Option<&str>,
 ) -> Result<Ended, LendingError> {
-    end_checkout_explained(conn, vault, checkout_id, reason, by, now, client).map(|(e, _)| e)
-}
-
-/// [`end_checkout`], also saying why the password was kept when no reset was started.
-pub fn end_checkout_explained(
-    conn: &mut DbConnection,
-    vault: &Vault,
-    checkout_id: i64,
-    reason: EndReason,
-    by: Option<&User>,
-    now: NaiveDateTime,
-    client: Option<&str>,
-) -> Result<(Ended, Option<KeptBecause>), LendingError> {
     conn.transaction(|conn| {
         if Checkout::end(conn, checkout_id, reason, by.map(|u| u.id), now)? == 0 {
-            return Ok((Ended::AlreadyEnded, None));
+            return Ok(Ended::AlreadyEnded);
         }
         let checkout = Checkout::find(conn, checkout_id)?.ok_or(diesel::result::Error::NotFound)?;
         let account: Option<Account> = accounts::table
@@ -249,13 +253,10 @@ pub fn end_checkout_explained(
             .first(conn)
             .optional()?;
         let Some(account) = account else {
-            return Ok((
-                Ended::Ended {
-                    account: checkout.account_id,
-                    reset: false,
-                },
-                Some(KeptBecause::AccountGone),
-            ));
+            return Ok(Ended::Ended {
+                account: checkout.account_id,
+                kept: Some(KeptBecause::AccountGone),
+            });
         };
         if checkout.mode == CheckoutType::Exclusive {
             diesel::update(
@@ -331,12 +332,9 @@ pub fn end_checkout_explained(
                 now,
             )?;
         }
-        Ok::<_, LendingError>((
-            Ended::Ended {
-                account: account.id,
-                reset,
-            },
+        Ok::<_, LendingError>(Ended::Ended {
+            account: account.id,
             kept,
-        ))
+        })
     })
 }

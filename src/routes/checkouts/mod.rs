@@ -9,7 +9,7 @@ use actix_web::{HttpResponse, web};
 use crate::errors::AppError;
 use crate::jobs::{ExpireCheckout, Job, ResetPassword};
 use crate::lending::view::{CheckoutView, TimeView};
-use crate::lending::{Ended, KeptBecause, LendingError, check_out, end_checkout_explained};
+use crate::lending::{Ended, KeptBecause, LendingError, check_out, end_checkout};
 use crate::models::checkout::EndReason;
 use crate::models::{Checkout, Organization};
 use crate::routes::accounts::{RevealPage, load_account};
@@ -101,17 +101,17 @@ async fn finish(
     state: &SharedState,
     checkout: Checkout,
     reason: EndReason,
-) -> Result<(Ended, Option<KeptBecause>), AppError> {
+) -> Result<Ended, AppError> {
     let (user, vault, now) = (
         viewer.user.clone(),
         state.vault.clone(),
         state.clock.now_naive(),
     );
     let client = viewer.client.as_str().to_string();
-    let (ended, kept) = state
+    let ended = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>(end_checkout_explained(
+            Ok::<_, AppError>(end_checkout(
                 conn,
                 &vault,
                 checkout.id,
@@ -122,11 +122,7 @@ async fn finish(
             )?)
         })
         .await?;
-    if let Ended::Ended {
-        account,
-        reset: true,
-    } = &ended
-    {
+    if let Some(account) = ended.reset_started() {
         state
             .jobs
             .schedule(
@@ -138,7 +134,7 @@ async fn finish(
             )
             .await;
     }
-    Ok((ended, kept))
+    Ok(ended)
 }
 
 async fn load_checkout(
@@ -169,14 +165,16 @@ pub async fn checkin(
         ));
     }
     let target = checkout.target_id;
-    let (ended, kept) = finish(&viewer, &state, checkout, EndReason::CheckedIn).await?;
+    let ended = finish(&viewer, &state, checkout, EndReason::CheckedIn).await?;
     Flash::push(
         &viewer.session,
         match ended {
-            Ended::Ended { reset: true, .. } => Flash::success(
+            Ended::Ended { kept: None, .. } => Flash::success(
                 "Checked in. The password is being reset, so the one you saw no longer works.",
             ),
-            Ended::Ended { reset: false, .. } => Flash::success(kept_message(kept)),
+            Ended::Ended {
+                kept: Some(kept), ..
+            } => Flash::success(kept_message(kept)),
             Ended::AlreadyEnded => Flash::info("This check-out had already ended."),
         },
     );
@@ -184,22 +182,20 @@ pub async fn checkin(
 }
 
 /// The check-in message when the password was left as it was, saying why.
-fn kept_message(kept: Option<KeptBecause>) -> String {
+fn kept_message(kept: KeptBecause) -> String {
     let why = match kept {
-        Some(KeptBecause::AutoResetDisabled) => {
-            "AutoReset is disabled for this account".to_string()
-        }
-        Some(KeptBecause::OthersHold(1)) => {
+        KeptBecause::AutoResetDisabled => "AutoReset is disabled for this account".to_string(),
+        KeptBecause::OthersHold(1) => {
             "someone else still has it checked out; it is reset when the last check-out ends"
                 .to_string()
         }
-        Some(KeptBecause::OthersHold(n)) => format!(
+        KeptBecause::OthersHold(n) => format!(
             "{n} others still have it checked out; it is reset when the last check-out ends"
         ),
-        Some(KeptBecause::NotAvailable) => {
+        KeptBecause::NotAvailable => {
             "the account is already being reset, or is out of sync".to_string()
         }
-        Some(KeptBecause::AccountGone) | None => "the account no longer exists".to_string(),
+        KeptBecause::AccountGone => "the account no longer exists".to_string(),
     };
     format!("Checked in. The password was not changed: {why}.")
 }
