@@ -60,8 +60,12 @@ impl Application {
         let setup_link = prepare_setup_link(&db, &config, &clock).await?;
 
         let cookie_key = Key::from(master_key.derive("session-cookie").as_ref());
-        let store =
-            DatabaseSessionStore::new(db.clone(), clock.clone(), config.session_absolute_timeout);
+        let store = DatabaseSessionStore::new(
+            db.clone(),
+            clock.clone(),
+            config.session_idle_timeout,
+            config.session_absolute_timeout,
+        );
         let https = config.is_https();
         let idle = actix_web::cookie::time::Duration::seconds(
             i64::try_from(config.session_idle_timeout.as_secs()).unwrap_or(1800),

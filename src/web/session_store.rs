@@ -29,16 +29,23 @@ const EXTEND_GRANULARITY: Duration = Duration::from_secs(60);
 pub struct DatabaseSessionStore {
     db: Database,
     clock: SharedClock,
+    idle_timeout: Duration,
     absolute_timeout: Duration,
 }
 
 type State = HashMap<String, String>;
 
 impl DatabaseSessionStore {
-    pub fn new(db: Database, clock: SharedClock, absolute_timeout: Duration) -> Self {
+    pub fn new(
+        db: Database,
+        clock: SharedClock,
+        idle_timeout: Duration,
+        absolute_timeout: Duration,
+    ) -> Self {
         Self {
             db,
             clock,
+            idle_timeout,
             absolute_timeout,
         }
     }
@@ -66,12 +73,24 @@ impl SessionStore for DatabaseSessionStore {
         let id = hash_token(session_key.as_ref());
         let now = self.clock.now_naive();
         let oldest = self.oldest_allowed_creation();
+        // Loading a session is using it: its idle deadline moves here, in the same trip to the
+        // database, and only once it has moved by EXTEND_GRANULARITY (a write per request
+        // would serialise every page on SQLite's single writer).
+        let idle =
+            chrono::Duration::from_std(self.idle_timeout).unwrap_or(chrono::Duration::minutes(30));
+        let granularity =
+            chrono::Duration::from_std(EXTEND_GRANULARITY).unwrap_or(chrono::Duration::zero());
         let row = self
             .db
             .run(move |conn| {
                 let row = SessionRow::find(conn, &id)?;
                 match row {
-                    Some(row) if row.expires_at > now && row.created_at >= oldest => Ok(Some(row)),
+                    Some(row) if row.expires_at > now && row.created_at >= oldest => {
+                        if row.expires_at < now + idle - granularity {
+                            SessionRow::extend(conn, &id, now + idle, now + idle - granularity)?;
+                        }
+                        Ok(Some(row))
+                    }
                     Some(_) => {
                         SessionRow::delete(conn, &id)?;
                         Ok(None)
@@ -139,19 +158,13 @@ impl SessionStore for DatabaseSessionStore {
         })
     }
 
+    /// Nothing to do: `load` already moved the idle deadline of the session it handed out.
     async fn update_ttl(
         &self,
-        session_key: &SessionKey,
-        ttl: &CookieDuration,
+        _session_key: &SessionKey,
+        _ttl: &CookieDuration,
     ) -> Result<(), anyhow::Error> {
-        let id = hash_token(session_key.as_ref());
-        let expires_at = self.deadline(ttl);
-        let unless_after = expires_at
-            - chrono::Duration::from_std(EXTEND_GRANULARITY).unwrap_or(chrono::Duration::zero());
-        self.db
-            .run(move |conn| Ok(SessionRow::extend(conn, &id, expires_at, unless_after)?))
-            .await
-            .map(|_| ())
+        Ok(())
     }
 
     async fn delete(&self, session_key: &SessionKey) -> Result<(), anyhow::Error> {
