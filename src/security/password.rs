@@ -1,11 +1,18 @@
 //! Sign-in password hashing: argon2id at OWASP's recommended minimum (m=19456 KiB, t=2, p=1),
-//! stored as PHC strings, always computed on the blocking pool.
+//! stored as PHC strings, always computed off the request threads.
+//!
+//! Hashing runs on its own threads, half the cores (at least one): argon2 is built to use all
+//! the CPU and memory it is given, and twenty people signing in together must not take the
+//! cores the pages run on, nor 19 MiB of memory each. Further sign-ins wait their turn.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::Context;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 
 use super::tokens::fill_random;
 
@@ -26,15 +33,50 @@ pub fn hash_password_blocking(password: &str) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
-/// Verifies against a stored PHC string; a malformed stored hash counts as a mismatch.
+thread_local! {
+    /// argon2's working memory (19 MiB at Keyholder's parameters), kept by each hashing thread
+    /// for the next sign-in: allocating it afresh each time left the allocator's arenas holding
+    /// several copies.
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Verifies against a stored PHC string; a malformed stored hash counts as a mismatch. The
+/// parameters come from the PHC string, so hashes made with stronger settings verify.
 pub fn verify_password_blocking(password: &str, stored: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
-    // The parameters come from the PHC string, so hashes made with stronger settings verify.
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let mut salt_buffer = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buffer) else {
+        return false;
+    };
+    let mut computed = zeroize::Zeroizing::new(vec![0u8; expected.len()]);
+    let hashed = BLOCKS.with_borrow_mut(|blocks| {
+        let needed = params.block_count();
+        if blocks.len() < needed {
+            blocks.resize(needed, Block::default());
+        }
+        Argon2::new(algorithm, version, params).hash_password_into_with_memory(
+            password.as_bytes(),
+            salt,
+            &mut computed,
+            &mut blocks[..needed],
+        )
+    });
+    hashed.is_ok() && bool::from(computed.as_slice().ct_eq(expected.as_bytes()))
 }
 
 /// A hash of a random password, verified against when the email is unknown so that an unknown
@@ -48,16 +90,65 @@ pub fn dummy_hash() -> &'static str {
     })
 }
 
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads: half the cores, at least one, started on first use. Jobs queue in
+/// order; each thread keeps its 19 MiB of argon2 memory for the next sign-in instead of every
+/// blocking thread of the runtime growing its own.
+fn hashing_queue() -> &'static Mutex<std::sync::mpsc::Sender<HashJob>> {
+    static QUEUE: OnceLock<Mutex<std::sync::mpsc::Sender<HashJob>>> = OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (sender, receiver) = std::sync::mpsc::channel::<HashJob>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) / 2;
+        for n in 0..threads.max(1) {
+            let receiver = receiver.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("keyholder-argon2-{n}"))
+                .spawn(move || {
+                    loop {
+                        let job = match receiver.lock() {
+                            Ok(queue) => queue.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
+                    }
+                });
+            if let Err(error) = spawned {
+                tracing::error!(%error, "cannot start a password hashing thread");
+            }
+        }
+        Mutex::new(sender)
+    })
+}
+
+/// Runs `work` on a hashing thread and waits for its answer without holding a runtime thread.
+async fn on_hashing_thread<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> anyhow::Result<T> {
+    let (tell, answer) = tokio::sync::oneshot::channel();
+    let job: HashJob = Box::new(move || {
+        let _ = tell.send(work());
+    });
+    hashing_queue()
+        .lock()
+        .map_err(|_| anyhow::anyhow!("the password hashing queue is broken"))?
+        .send(job)
+        .map_err(|_| anyhow::anyhow!("no password hashing thread is running"))?;
+    answer.await.context("the password hashing thread stopped")
+}
+
 pub async fn hash_password(password: String) -> anyhow::Result<String> {
     let password = zeroize::Zeroizing::new(password);
-    tokio::task::spawn_blocking(move || hash_password_blocking(&password))
-        .await
-        .context("password hashing task failed")?
+    on_hashing_thread(move || hash_password_blocking(&password)).await?
 }
 
 pub async fn verify_password(password: String, stored: Option<String>) -> anyhow::Result<bool> {
     let password = zeroize::Zeroizing::new(password);
-    tokio::task::spawn_blocking(move || match stored {
+    on_hashing_thread(move || match stored {
         Some(stored) => verify_password_blocking(&password, &stored),
         None => {
             let _ = verify_password_blocking(&password, dummy_hash());
@@ -65,7 +156,6 @@ pub async fn verify_password(password: String, stored: Option<String>) -> anyhow
         }
     })
     .await
-    .context("password verification task failed")
 }
 
 #[cfg(test)]
