@@ -15,6 +15,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+mod sql_log;
+
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
     Postgres(PgConnection),
@@ -121,11 +123,14 @@ impl DatabaseUrl {
     /// Opens one connection of the right engine, configured as the pool would.
     pub fn connect(&self) -> Result<DbConnection, diesel::ConnectionError> {
         match self.engine {
-            Engine::Postgres => Ok(DbConnection::Postgres(PgConnection::establish(
-                &self.target,
-            )?)),
+            Engine::Postgres => {
+                let mut conn = PgConnection::establish(&self.target)?;
+                conn.set_instrumentation(sql_log::SqlLog::default());
+                Ok(DbConnection::Postgres(conn))
+            }
             Engine::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.target)?;
+                conn.set_instrumentation(sql_log::SqlLog::default());
                 // WAL lets readers work while one writer commits; busy_timeout makes writers
                 // queue instead of failing; foreign keys are off by default in SQLite.
                 conn.batch_execute(
