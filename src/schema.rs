@@ -90,6 +90,7 @@ diesel::table! {
         password_policy -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        search_text -> Text,
     }
 }
 
@@ -209,6 +210,14 @@ diesel::joinable!(accounts -> users (owner_user_id));
 diesel::joinable!(access_requests -> accounts (account_id));
 diesel::joinable!(access_requests -> targets (target_id));
 
+diesel::table! {
+    /// SQLite only: the FTS5 trigram index of `targets.search_text` (kept by triggers).
+    targets_search (rowid) {
+        rowid -> BigInt,
+        search_text -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     organizations,
     installation,
@@ -225,4 +234,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     access_requests,
     outbound_emails,
+    targets_search,
 );

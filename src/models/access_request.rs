@@ -356,6 +356,9 @@ impl AccessRequest {
         now: NaiveDateTime,
     ) -> QueryResult<Vec<RequestView>> {
         use std::collections::HashMap;
+        if requests.is_empty() {
+            return Ok(Vec::new());
+        }
         let account_ids: Vec<i64> = requests.iter().map(|r| r.account_id).collect();
         let target_ids: Vec<i64> = requests.iter().map(|r| r.target_id).collect();
         let user_ids: Vec<i64> = requests

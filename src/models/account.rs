@@ -164,39 +164,84 @@ impl Account {
             .load(conn)
     }
 
-    /// Shared accounts of the apps `user` is allowed to use, with the app's name.
+    /// A page of the shared accounts of the apps `user` is allowed to use, with the app's name,
+    /// by app then username. Read from the person's allowances (target_users by user), then
+    /// each app's shared accounts (the partial index on shared usernames).
     pub fn usable_by(
         conn: &mut DbConnection,
         user: UserId,
-        limit: i64,
-    ) -> QueryResult<Vec<(Account, String)>> {
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<(Account, String)>> {
         use crate::schema::{target_users, targets};
+        let usable = || {
+            accounts::table
+                .inner_join(targets::table)
+                .inner_join(
+                    target_users::table.on(target_users::target_id
+                        .eq(accounts::target_id)
+                        .and(target_users::user_id.eq(user.0))),
+                )
+                .filter(accounts::owner_user_id.is_null())
+        };
+        let total: i64 = usable().count().get_result(conn)?;
+        let items = usable()
+            .order((
+                targets::name_key.asc(),
+                lower(accounts::username).asc(),
+                accounts::id.asc(),
+            ))
+            .limit(per_page)
+            .offset(Page::<Account>::offset(page, per_page))
+            .select((Account::as_select(), targets::name))
+            .load(conn)?;
+        Ok(Page {
+            items,
+            total,
+            page: page.max(1),
+            per_page,
+        })
+    }
+
+    /// The accounts `user` holds checked out right now, with the app's name, soonest end first.
+    pub fn held_by(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<(Account, String)>> {
+        use crate::schema::{checkouts, targets};
         accounts::table
             .inner_join(targets::table)
-            .inner_join(
-                target_users::table.on(target_users::target_id
-                    .eq(accounts::target_id)
-                    .and(target_users::user_id.eq(user.0))),
-            )
-            .filter(accounts::owner_user_id.is_null())
-            .order((targets::name_key.asc(), lower(accounts::username).asc()))
-            .limit(limit)
+            .inner_join(checkouts::table.on(checkouts::account_id.eq(accounts::id)))
+            .filter(checkouts::user_id.eq(user.0))
+            .filter(checkouts::ended_at.is_null())
+            .order(checkouts::expires_at.asc())
             .select((Account::as_select(), targets::name))
             .load(conn)
     }
 
-    /// The personal credentials of `user`, with their app's name.
+    /// A page of the personal credentials of `user`, with their app's name, by app.
     pub fn personal_of_user(
         conn: &mut DbConnection,
         user: UserId,
-    ) -> QueryResult<Vec<(Account, String)>> {
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<(Account, String)>> {
         use crate::schema::targets;
-        accounts::table
+        let total: i64 = accounts::table
+            .filter(accounts::owner_user_id.eq(user.0))
+            .count()
+            .get_result(conn)?;
+        let items = accounts::table
             .inner_join(targets::table)
             .filter(accounts::owner_user_id.eq(user.0))
-            .order(targets::name_key.asc())
+            .order((targets::name_key.asc(), accounts::id.asc()))
+            .limit(per_page)
+            .offset(Page::<Account>::offset(page, per_page))
             .select((Account::as_select(), targets::name))
-            .load(conn)
+            .load(conn)?;
+        Ok(Page {
+            items,
+            total,
+            page: page.max(1),
+            per_page,
+        })
     }
 
     pub fn personal_of(

@@ -115,6 +115,9 @@ impl Checkout {
         conn: &mut DbConnection,
         accounts: &[i64],
     ) -> QueryResult<Vec<ActiveCheckout>> {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
         let rows: Vec<(Checkout, String)> = checkouts::table
             .inner_join(users::table)
             .filter(checkouts::account_id.eq_any(accounts))

@@ -14,7 +14,19 @@ use crate::domain::{
     CheckoutType, Connector, ExclusiveMinutes, OrganizationId, PasswordPolicy, TargetAddress,
     TargetDescription, TargetId, TargetName, UserId,
 };
-use crate::schema::{accounts, target_policy_admins, target_users, targets, users};
+use crate::schema::{accounts, target_policy_admins, target_users, targets, targets_search, users};
+
+// Written for every backend so the one query type serves both; only SQLite ever runs it.
+diesel::infix_operator!(FtsMatch, " MATCH ");
+
+/// SQLite FTS5's `column MATCH query`.
+fn fts_match<L, R>(left: L, right: R) -> FtsMatch<L, R::Expression>
+where
+    L: diesel::expression::Expression<SqlType = diesel::sql_types::Text>,
+    R: diesel::expression::AsExpression<diesel::sql_types::Text>,
+{
+    FtsMatch::new(left, right.as_expression())
+}
 use crate::vault::{SecretSlot, Vault, VaultError};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -137,6 +149,7 @@ impl Target {
                 targets::password_policy.eq(policy),
                 targets::created_at.eq(now),
                 targets::updated_at.eq(now),
+                targets::search_text.eq(search_text(input)),
             ))
             .returning(targets::id)
             .get_result(conn)
@@ -197,6 +210,7 @@ impl Target {
                 targets::password_policy.eq(policy),
                 targets::connector_settings.eq(input.connector_settings.to_json()),
                 targets::updated_at.eq(now),
+                targets::search_text.eq(search_text(input)),
             ))
             .execute(conn)
             .map_err(map_unique)?;
@@ -215,8 +229,10 @@ impl Target {
     }
 
     /// Manage Apps: a page of the organization's targets matching `term` in name, address or
-    /// description (case-insensitive, any part), with account counts. Three queries per page,
-    /// whatever its size.
+    /// description (case-insensitive, any part), with account counts. Four queries per page,
+    /// whatever its size. Terms of three characters or more are looked up in the trigram index
+    /// of `search_text` (FTS5 on SQLite, pg_trgm on PostgreSQL); shorter ones read the
+    /// organization's apps.
     pub fn search(
         conn: &mut DbConnection,
         organization: OrganizationId,
@@ -225,35 +241,47 @@ impl Target {
         page: i64,
         per_page: i64,
     ) -> QueryResult<Page<TargetSummary>> {
-        let pattern = like_pattern(term.trim());
-        let filtered = || {
-            targets::table
-                .filter(targets::organization_id.eq(organization.0))
-                .filter(
-                    targets::name_key
-                        .like(pattern.clone())
-                        .escape('\\')
-                        .or(lower(targets::address).like(pattern.clone()).escape('\\'))
-                        .or(lower(targets::description)
-                            .like(pattern.clone())
-                            .escape('\\')),
-                )
-        };
-        let total: i64 = if term.trim().is_empty() {
-            targets::table
-                .filter(targets::organization_id.eq(organization.0))
-                .count()
-                .get_result(conn)?
+        let term = term.trim().to_lowercase();
+        let in_organization = targets::organization_id.eq(organization.0);
+        // Each arm is a query of its own static type, so that every one is prepared once per
+        // connection and then reused (a boxed or hand-written query is parsed and planned again
+        // on every request).
+        macro_rules! page_of {
+            ($filter:expr, $key:expr) => {{
+                let total: i64 = targets::table.filter($filter).count().get_result(conn)?;
+                let query = targets::table
+                    .filter($filter)
+                    .select(Target::as_select())
+                    .limit(per_page)
+                    .offset(Page::<Target>::offset(page, per_page));
+                let items: Vec<Target> = match sort {
+                    SortOrder::NameAscending => query.order($key.asc()).load(conn)?,
+                    SortOrder::NameDescending => query.order($key.desc()).load(conn)?,
+                };
+                (total, items)
+            }};
+        }
+        // A search sorts its matches by `lower(name_key)` (the same order, name_key being lower
+        // case already) so that no planner walks the whole organization in name order hoping
+        // to meet 25 matches early: matching apps are found from the index, then sorted.
+        let (total, items) = if term.is_empty() {
+            page_of!(in_organization, targets::name_key)
+        } else if matches!(conn, DbConnection::Sqlite(_)) && term.chars().count() >= 3 {
+            // A quoted FTS5 phrase of trigrams matches any part of the text.
+            let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+            let matching = targets_search::table
+                .filter(fts_match(targets_search::search_text, phrase))
+                .select(targets_search::rowid);
+            page_of!(
+                in_organization.and(targets::id.eq_any(matching.clone())),
+                lower(targets::name_key)
+            )
         } else {
-            filtered().count().get_result(conn)?
-        };
-        let query = filtered()
-            .select(Target::as_select())
-            .limit(per_page)
-            .offset(Page::<Target>::offset(page, per_page));
-        let items: Vec<Target> = match sort {
-            SortOrder::NameAscending => query.order(targets::name_key.asc()).load(conn)?,
-            SortOrder::NameDescending => query.order(targets::name_key.desc()).load(conn)?,
+            let pattern = like_pattern(&term);
+            page_of!(
+                in_organization.and(targets::search_text.like(pattern.clone()).escape('\\')),
+                lower(targets::name_key)
+            )
         };
         let ids: Vec<i64> = items.iter().map(|t| t.id.0).collect();
         let counts: HashMap<i64, i64> = accounts::table
@@ -426,4 +454,15 @@ impl Target {
         .set(targets::connector_secret.eq(new))
         .execute(conn)
     }
+}
+
+/// What Manage Apps searches in: name, address and description, lower-cased, one per line.
+fn search_text(input: &TargetInput) -> String {
+    format!(
+        "{}\n{}\n{}",
+        input.name.as_str(),
+        input.address.as_str(),
+        input.description.as_str()
+    )
+    .to_lowercase()
 }

@@ -16,12 +16,19 @@ use crate::state::SharedState;
 use crate::web::{Layout, RawForm, Viewer, see_other};
 
 pub const NOTIFICATIONS_PER_PAGE: i64 = 10;
-pub const USABLE_ACCOUNTS_SHOWN: i64 = 50;
+pub const USABLE_PER_PAGE: i64 = 20;
+pub const CREDENTIALS_PER_PAGE: i64 = 10;
 
+/// Each list of the dashboard turns its own pages: `page` the notifications, `shared` the
+/// shared accounts, `mine` the person's own credentials.
 #[derive(Deserialize)]
 pub struct Query {
     #[serde(default)]
     page: Option<String>,
+    #[serde(default)]
+    shared: Option<String>,
+    #[serde(default)]
+    mine: Option<String>,
 }
 
 pub struct NotificationView {
@@ -42,10 +49,12 @@ pub struct DashboardPage {
     people_count: i64,
     notifications: Page<NotificationView>,
     checked_out: Vec<(AccountRow, String)>,
-    usable: Vec<(AccountRow, String)>,
-    credentials: Vec<(Account, String)>,
+    usable: Page<(AccountRow, String)>,
+    credentials: Page<(Account, String)>,
     /// Access requests waiting for the viewer's answer.
     waiting: Vec<RequestView>,
+    /// The page of each list: notifications, shared accounts, own credentials.
+    pages: (i64, i64, i64),
 }
 
 pub async fn get(
@@ -56,24 +65,49 @@ pub async fn get(
     let organization_id = viewer.user.organization_id;
     let is_admin = viewer.user.role.is_admin();
     let page = page_number(query.page.as_deref());
+    let shared_page = page_number(query.shared.as_deref());
+    let mine_page = page_number(query.mine.as_deref());
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
-    let (organization, people_count, notifications, rows, credentials, waiting) = state
-        .db
-        .run(move |conn| {
-            let organization = Organization::find(conn, organization_id)?;
-            let count = if is_admin {
-                User::search(conn, organization_id, "", 1, 1)?.total
-            } else {
-                0
-            };
-            let inbox = Notification::inbox(conn, user.id, page, NOTIFICATIONS_PER_PAGE)?;
-            let usable = Account::usable_by(conn, user.id, USABLE_ACCOUNTS_SHOWN)?;
-            let rows = usable_rows(conn, &user, usable, now)?;
-            let credentials = Account::personal_of_user(conn, user.id)?;
-            let waiting = AccessRequest::waiting_for(conn, user.id, now, 20)?;
-            Ok::<_, AppError>((organization, count, inbox, rows, credentials, waiting))
-        })
-        .await?;
+    let (organization, people_count, notifications, checked_out, usable, credentials, waiting) =
+        state
+            .db
+            .run(move |conn| {
+                let organization = Organization::find(conn, organization_id)?;
+                let count = if is_admin {
+                    User::count_in_organization(conn, organization_id)?
+                } else {
+                    0
+                };
+                let inbox = Notification::inbox(conn, user.id, page, NOTIFICATIONS_PER_PAGE)?;
+                let held = Account::held_by(conn, user.id)?;
+                let usable = Account::usable_by(conn, user.id, shared_page, USABLE_PER_PAGE)?;
+                let (usable_items, total, per_page, shown_page) =
+                    (usable.items, usable.total, usable.per_page, usable.page);
+                // Check-outs of the held and listed accounts, in one query.
+                let mut all = held;
+                let held_count = all.len();
+                all.extend(usable_items);
+                let mut rows = usable_rows(conn, &user, all, now)?;
+                let usable_rows_page = rows.split_off(held_count);
+                let credentials =
+                    Account::personal_of_user(conn, user.id, mine_page, CREDENTIALS_PER_PAGE)?;
+                let waiting = AccessRequest::waiting_for(conn, user.id, now, 20)?;
+                Ok::<_, AppError>((
+                    organization,
+                    count,
+                    inbox,
+                    rows,
+                    Page {
+                        items: usable_rows_page,
+                        total,
+                        page: shown_page,
+                        per_page,
+                    },
+                    credentials,
+                    waiting,
+                ))
+            })
+            .await?;
     let notifications = Page {
         items: notifications
             .items
@@ -89,8 +123,6 @@ pub async fn get(
         page: notifications.page,
         per_page: notifications.per_page,
     };
-    let (checked_out, usable): (Vec<_>, Vec<_>) =
-        rows.into_iter().partition(|(row, _)| row.mine.is_some());
     Ok(DashboardPage {
         layout: viewer.layout("dashboard"),
         user_name: viewer.user.name.clone(),
@@ -107,7 +139,31 @@ pub async fn get(
         usable,
         credentials,
         waiting,
+        pages: (page, shared_page, mine_page),
     })
+}
+
+impl DashboardPage {
+    /// The dashboard's address with one list turned to another page, the others kept.
+    fn page_link(&self, list: &str, to: i64) -> String {
+        let (mut page, mut shared, mut mine) = self.pages;
+        match list {
+            "shared" => shared = to,
+            "mine" => mine = to,
+            _ => page = to,
+        }
+        let mut parts = Vec::new();
+        for (name, value) in [("page", page), ("shared", shared), ("mine", mine)] {
+            if value > 1 {
+                parts.push(format!("{name}={value}"));
+            }
+        }
+        if parts.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/?{}", parts.join("&"))
+        }
+    }
 }
 
 /// Opening a notification marks it read and goes where it points.

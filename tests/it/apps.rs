@@ -13,6 +13,7 @@ engine_tests!(
     personal_credentials_follow_the_managed_rules,
     impossible_policies_are_refused_with_reasons,
     audit_page_filters_events,
+    dashboard_lists_turn_pages_of_their_own,
 );
 
 async fn admin_creates_a_target_and_an_account_and_reveals_it(engine: Engine) {
@@ -220,6 +221,19 @@ async fn accounts_and_targets_are_edited_and_deleted(engine: Engine) {
     overview.assert_contains("Mail relay");
     overview.assert_contains("Regular");
     overview.assert_contains("12 characters: lower-case letters (at least 1), digits (at least 1)");
+    // The search index follows the edit: the new name and address are found, the old are not.
+    owner
+        .get("/apps?q=RELAY")
+        .await
+        .assert_contains("1 app · page 1 of 1");
+    owner
+        .get("/apps?q=smtp.example")
+        .await
+        .assert_contains("Mail relay");
+    owner
+        .get("/apps?q=server")
+        .await
+        .assert_contains("No app matches");
 
     // Delete the account after confirming.
     owner
@@ -251,6 +265,11 @@ async fn accounts_and_targets_are_edited_and_deleted(engine: Engine) {
         owner.get(&format!("/apps/{target}")).await.status,
         StatusCode::NOT_FOUND
     );
+    // Its search entry went with it (the organization has no app left to find).
+    owner.get("/apps").await; // shows, and so clears, the "was deleted" message
+    let search = owner.get("/apps?q=relay").await;
+    search.assert_contains("No apps yet.");
+    assert!(!search.body.contains("Mail relay"));
     owner.get("/audit").await.assert_contains("App deleted");
 }
 
@@ -309,6 +328,19 @@ async fn manage_apps_searches_sorts_and_pages(engine: Engine) {
         .get("/apps?q=_")
         .await
         .assert_contains("No app matches");
+    // Quotes and the index's own syntax are text to find, never an error.
+    for term in [
+        "%22pay",
+        "pay%22roll",
+        "AND+OR",
+        "NEAR(app",
+        "app*",
+        "%5E00",
+    ] {
+        let page = owner.get(&format!("/apps?q={term}")).await;
+        assert_eq!(page.status, StatusCode::OK, "{term}");
+    }
+    owner.get("/apps?q=app+0").await.assert_contains("10 apps");
     // A nonsense page number is page 1, not an error.
     assert_eq!(owner.get("/apps?page=abc").await.status, StatusCode::OK);
 
@@ -551,4 +583,73 @@ async fn audit_page_filters_events(engine: Engine) {
         .user_browser(&owner, "Mia", "mia@example.com", "member")
         .await;
     assert_eq!(member.get("/audit").await.status, StatusCode::FORBIDDEN);
+}
+
+/// The dashboard's shared accounts and own credentials are paginated, each list with its own
+/// pager that keeps the other lists where they were; held accounts stay under My check-outs.
+async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let (member, _) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    let shared = app.create_target(&owner, "Shared estate", &[]).await;
+    let mut first_account = 0;
+    for i in 0..23 {
+        let account = app
+            .create_shared_account(&owner, shared, &format!("svc{i:02}"), "service-password")
+            .await;
+        if i == 0 {
+            first_account = account;
+        }
+    }
+    app.allow(&owner, shared, "mia@example.com").await;
+    for i in 0..12 {
+        let target = app
+            .create_target(&owner, &format!("Own app {i:02}"), &[])
+            .await;
+        member
+            .submit(
+                &format!("/apps/{target}/accounts/new"),
+                &format!("/apps/{target}/accounts/new"),
+                &[
+                    ("kind", "personal"),
+                    ("username", &format!("mia{i:02}")),
+                    ("password_mode", "type"),
+                    ("password", "mia-app-password"),
+                    ("password_confirm", "mia-app-password"),
+                    ("auto_reset", "on"),
+                    ("admin_access", "on"),
+                ],
+            )
+            .await
+            .assert_redirects_to(&format!("/apps/{target}"));
+    }
+    member.get("/").await; // shows, and so clears, the last flash message
+    let page = member.get("/").await;
+    page.assert_contains("23 accounts · page 1 of 2");
+    page.assert_contains("svc19");
+    assert!(!page.body.contains("svc20"), "20 shared accounts a page");
+    page.assert_contains("12 credentials · page 1 of 2");
+    page.assert_contains("Own app 09");
+    assert!(!page.body.contains("Own app 10"), "10 credentials a page");
+    page.assert_contains("href=\"/?shared=2\"");
+    page.assert_contains("href=\"/?mine=2\"");
+
+    let both = member.get("/?shared=2&mine=2").await;
+    both.assert_contains("svc22");
+    assert!(!both.body.contains("svc19"));
+    both.assert_contains("Own app 11");
+    both.assert_contains("href=\"/?mine=2\""); // back to the first page of shared accounts
+    both.assert_contains("href=\"/?shared=2\""); // back to the first page of credentials
+
+    // A held account is listed under My check-outs whatever page the shared list is on.
+    member
+        .submit("/", &format!("/accounts/{first_account}/checkout"), &[])
+        .await;
+    let later = member.get("/?shared=2").await;
+    let held = later.body.find("My check-outs").unwrap();
+    let listed = later.body.find("Shared accounts you can use").unwrap();
+    let svc00 = later.body.find("svc00").expect("svc00 is listed as held");
+    assert!(held < svc00 && svc00 < listed, "svc00 under My check-outs");
 }

@@ -1,0 +1,7 @@
+DROP TRIGGER targets_search_update;
+DROP TRIGGER targets_search_delete;
+DROP TRIGGER targets_search_insert;
+DROP TABLE targets_search;
+ALTER TABLE targets DROP COLUMN search_text;
+DROP INDEX accounts_owner;
+CREATE INDEX accounts_owner ON accounts (owner_user_id);
