@@ -1,4 +1,4 @@
-//! Keyholder's benchmarks. `keyholder-bench expiry` measures check-out expiry and reset:
+//! `keyholder-bench expiry` measures check-out expiry and reset:
 //!
 //! 1. the delay from each check-out's end time to its password reset being done, over many
 //!    check-outs ending a few seconds apart (p50, p99, max);
@@ -9,7 +9,6 @@
 //! temporary folder (or `--database-url postgres://…`, which must be an empty database), seeds it
 //! through the application's own models, checks accounts out through the same function and job
 //! queue the Check out button uses, and reads the results from the audit trail.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,6 +25,8 @@ use keyholder::models::organization::NewInstallation;
 use keyholder::models::{Account, AccountInput, Installation, Target, TargetInput, User};
 use keyholder::schema::{accounts, audit_events, checkouts};
 use keyholder::startup::Application;
+
+use crate::percentile;
 
 struct Args {
     spread: usize,
@@ -63,16 +64,7 @@ fn parse_args() -> Args {
     args
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
-    sorted[rank.min(sorted.len() - 1)]
-}
-
-#[tokio::main(flavor = "multi_thread")]
-async fn main() -> anyhow::Result<()> {
+pub async fn run() -> anyhow::Result<()> {
     let args = parse_args();
     let dir = tempfile::tempdir()?;
     let data_dir =
