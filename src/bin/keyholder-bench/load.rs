@@ -494,14 +494,11 @@ pub async fn run() -> anyhow::Result<()> {
         ratio: ratio(&busy),
         peak_rss_mib: busy_rss,
     });
-    let login_m = Measured {
-        requests: times.len() as u64,
-        per_second: times.len() as f64 / login_elapsed,
-        p50_ms: percentile(&times, 50.0),
-        p99_ms: percentile(&times, 99.0),
-        max_ms: times.last().copied().unwrap_or(f64::NAN),
-        errors: login_failures.load(Ordering::Relaxed),
-    };
+    let login_m = measured_from(
+        &times,
+        login_elapsed,
+        login_failures.load(Ordering::Relaxed),
+    );
     rows.push(Row {
         step: "Sign-in (form, argon2id), meanwhile".into(),
         connections: LOGIN_CLIENTS.to_string(),
@@ -547,6 +544,18 @@ pub async fn run() -> anyhow::Result<()> {
     drop(server);
     drop(ceiling);
     Ok(())
+}
+
+/// Figures from our own clients' timings (sorted, in ms) over `seconds`.
+fn measured_from(sorted_ms: &[f64], seconds: f64, errors: u64) -> Measured {
+    Measured {
+        requests: sorted_ms.len() as u64,
+        per_second: sorted_ms.len() as f64 / seconds,
+        p50_ms: percentile(sorted_ms, 50.0),
+        p99_ms: percentile(sorted_ms, 99.0),
+        max_ms: sorted_ms.last().copied().unwrap_or(f64::NAN),
+        errors,
+    }
 }
 
 fn url_encode(s: &str) -> String {
@@ -632,14 +641,7 @@ async fn drive_cycles(
     let mut times = times.lock().await.clone();
     times.sort_by(|a, b| a.total_cmp(b));
     let granted = granted.load(Ordering::Relaxed);
-    let measured = Measured {
-        requests: times.len() as u64,
-        per_second: times.len() as f64 / elapsed,
-        p50_ms: percentile(&times, 50.0),
-        p99_ms: percentile(&times, 99.0),
-        max_ms: times.last().copied().unwrap_or(f64::NAN),
-        errors: errors.load(Ordering::Relaxed),
-    };
+    let measured = measured_from(&times, elapsed, errors.load(Ordering::Relaxed));
     println!(
         "  {:40} {:8.0} cycles/s  p50 {:6.2} ms  p99 {:6.2} ms  errors {}  refused {}",
         "check-out + reveal + check-in",
