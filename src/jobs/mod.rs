@@ -43,15 +43,36 @@ pub enum Job {
 }
 
 /// Where jobs are pushed. Cheap to clone.
+///
+/// The queue's connections belong to the runtime that opened it (the server's main runtime,
+/// where the job worker runs), and every push runs there too. Requests are served on the web
+/// server's own per-thread runtimes, which stop first on shutdown: a connection opened from one
+/// of them would die with it, and the job worker, still handing its last jobs back, would find
+/// the pool full of dead connections.
 #[derive(Clone)]
-pub enum JobQueue {
+pub struct JobQueue {
+    storage: Storage,
+    runtime: tokio::runtime::Handle,
+}
+
+#[derive(Clone)]
+enum Storage {
     Sqlite(apalis_sqlite::SqliteStorage<Job>),
     Postgres(apalis_postgres::PostgresStorage<Job>),
 }
 
 impl JobQueue {
-    /// Connects to the job storage of the installation's engine and creates its tables.
+    /// Connects to the job storage of the installation's engine and creates its tables. Call it
+    /// on the runtime the job worker will run on.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        let storage = Self::open_storage(config).await?;
+        Ok(Self {
+            storage,
+            runtime: tokio::runtime::Handle::current(),
+        })
+    }
+
+    async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
         let url = &config.database;
         match url.sqlite_path() {
             Some(path) => {
@@ -67,7 +88,7 @@ impl JobQueue {
                     .context("creating the job queue tables")?;
                 let storage =
                     apalis_sqlite::SqliteStorage::new(&pool).with_config(storage_config_sqlite());
-                Ok(JobQueue::Sqlite(storage))
+                Ok(Storage::Sqlite(storage))
             }
             None => {
                 let pool = apalis_postgres::PgPool::connect(url.as_str())
@@ -78,7 +99,7 @@ impl JobQueue {
                     .context("creating the job queue tables in PostgreSQL")?;
                 let storage =
                     apalis_postgres::PostgresStorage::new(&pool).with_config(storage_config_pg());
-                Ok(JobQueue::Postgres(storage))
+                Ok(Storage::Postgres(storage))
             }
         }
     }
@@ -93,16 +114,22 @@ impl JobQueue {
             .run_at_timestamp(run_at)
             .max_attempts(3)
             .build();
-        match self.clone() {
-            JobQueue::Sqlite(mut storage) => storage
-                .push_task(task)
-                .await
-                .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
-            JobQueue::Postgres(mut storage) => storage
-                .push_task(task)
-                .await
-                .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
-        }
+        let storage = self.storage.clone();
+        self.runtime
+            .spawn(async move {
+                match storage {
+                    Storage::Sqlite(mut storage) => storage
+                        .push_task(task)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
+                    Storage::Postgres(mut storage) => storage
+                        .push_task(task)
+                        .await
+                        .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
+                }
+            })
+            .await
+            .context("pushing a job: the job runtime has stopped")?
     }
 
     /// Pushes a job for `at` (in the application's clock), logging instead of failing: the sweep
@@ -243,15 +270,15 @@ pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
     tracing::info!(worker = %name, "job worker starting");
     let monitor = Monitor::new();
     let worker_state = state.clone();
-    let monitor = match state.jobs.clone() {
-        JobQueue::Sqlite(storage) => monitor.register(move |_restarts| {
+    let monitor = match state.jobs.storage.clone() {
+        Storage::Sqlite(storage) => monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
                 .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
                 .data(worker_state.clone())
                 .concurrency(concurrency)
                 .build(run_job)
         }),
-        JobQueue::Postgres(storage) => monitor.register(move |_restarts| {
+        Storage::Postgres(storage) => monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
                 .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
                 .data(worker_state.clone())

@@ -188,7 +188,10 @@ impl Cluster {
             .env("KEYHOLDER_DATABASE_POOL_SIZE", "4")
             .env("KEYHOLDER_SWEEP_INTERVAL", "1s")
             .env("KEYHOLDER_LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
-            .env("KEYHOLDER_LOG", "info")
+            .env(
+                "KEYHOLDER_LOG",
+                std::env::var("KEYHOLDER_TEST_INSTANCE_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .env("NO_COLOR", "1");
         command
     }
@@ -340,6 +343,27 @@ impl Cluster {
         .get_result::<Count>(&mut conn)
         .unwrap()
         .n
+    }
+
+    /// The jobs taken by a worker and not finished, one line each, for a failure message.
+    fn jobs_held_detail(&self) -> String {
+        let mut conn = self.db();
+        #[derive(QueryableByName)]
+        struct Held {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            line: String,
+        }
+        diesel::sql_query(
+            "SELECT concat_ws(' | ', id, status, lock_by, attempts, run_at, lock_at, \
+             last_result::text) AS line FROM apalis.jobs \
+             WHERE status IN ('Queued', 'Running') ORDER BY id",
+        )
+        .load::<Held>(&mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.line)
+        .collect::<Vec<_>>()
+        .join("\n")
     }
 }
 
@@ -1090,8 +1114,10 @@ async fn sigterm_exits_cleanly_and_hands_its_work_on() {
     while cluster.jobs_held() > 0 {
         assert!(
             Instant::now() < deadline,
-            "{} job(s) still held by a worker",
-            cluster.jobs_held()
+            "{} job(s) still held by a worker:\n{}\n--- instance 0:\n{}",
+            cluster.jobs_held(),
+            cluster.jobs_held_detail(),
+            cluster.instances[0].log_text()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
