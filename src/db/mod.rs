@@ -15,6 +15,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+pub mod sql;
 mod sql_log;
 
 #[derive(diesel::MultiConnection)]

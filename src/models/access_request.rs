@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::{Page, is_unique_violation};
 use crate::db::DbConnection;
+use crate::db::sql::{PendingStatus, in_ids};
 use crate::domain::{AccountId, UserId};
 use crate::schema::{access_requests, accounts, targets, users};
 
@@ -143,7 +144,7 @@ impl AccessRequest {
             diesel::update(
                 access_requests::table
                     .filter(access_requests::account_id.eq(new.account_id.0))
-                    .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+                    .filter(access_requests::status.eq(PendingStatus))
                     .filter(access_requests::expires_at.le(now)),
             )
             .set(access_requests::status.eq(RequestStatus::Expired.as_str()))
@@ -198,7 +199,7 @@ impl AccessRequest {
         access_requests::table
             .filter(access_requests::account_id.eq(account.0))
             .filter(access_requests::admin_user_id.eq(admin.0))
-            .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+            .filter(access_requests::status.eq(PendingStatus))
             .select(AccessRequest::as_select())
             .first(conn)
             .optional()
@@ -215,8 +216,8 @@ impl AccessRequest {
         }
         let rows: Vec<(i64, i64, String, NaiveDateTime)> = access_requests::table
             .inner_join(users::table.on(users::id.eq(access_requests::admin_user_id)))
-            .filter(access_requests::account_id.eq_any(accounts))
-            .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+            .filter(in_ids(access_requests::account_id, accounts))
+            .filter(access_requests::status.eq(PendingStatus))
             .filter(access_requests::expires_at.gt(now))
             .order(access_requests::id.asc())
             .select((
@@ -244,7 +245,7 @@ impl AccessRequest {
         diesel::update(
             access_requests::table
                 .filter(access_requests::id.eq(id))
-                .filter(access_requests::status.eq(RequestStatus::Pending.as_str())),
+                .filter(access_requests::status.eq(PendingStatus)),
         )
         .set((
             access_requests::token_hash.eq(hash),
@@ -264,7 +265,7 @@ impl AccessRequest {
     ) -> QueryResult<bool> {
         let query = access_requests::table
             .filter(access_requests::id.eq(id))
-            .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+            .filter(access_requests::status.eq(PendingStatus))
             .filter(access_requests::expires_at.gt(now));
         let changed = if token_used {
             diesel::update(query)
@@ -294,7 +295,7 @@ impl AccessRequest {
     ) -> QueryResult<Vec<AccessRequest>> {
         let pending: Vec<AccessRequest> = access_requests::table
             .filter(access_requests::account_id.eq(account.0))
-            .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+            .filter(access_requests::status.eq(PendingStatus))
             .filter(access_requests::expires_at.gt(now))
             .select(AccessRequest::as_select())
             .load(conn)?;
@@ -314,7 +315,7 @@ impl AccessRequest {
         limit: i64,
     ) -> QueryResult<Vec<AccessRequest>> {
         let due: Vec<AccessRequest> = access_requests::table
-            .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+            .filter(access_requests::status.eq(PendingStatus))
             .filter(access_requests::expires_at.le(now))
             .order(access_requests::id.asc())
             .limit(limit)
@@ -325,7 +326,7 @@ impl AccessRequest {
             let changed = diesel::update(
                 access_requests::table
                     .filter(access_requests::id.eq(request.id))
-                    .filter(access_requests::status.eq(RequestStatus::Pending.as_str())),
+                    .filter(access_requests::status.eq(PendingStatus)),
             )
             .set(access_requests::status.eq(RequestStatus::Expired.as_str()))
             .execute(conn)?;
@@ -366,19 +367,19 @@ impl AccessRequest {
             .flat_map(|r| [r.admin_user_id, r.owner_user_id])
             .collect();
         let usernames: HashMap<i64, String> = accounts::table
-            .filter(accounts::id.eq_any(&account_ids))
+            .filter(in_ids(accounts::id, &account_ids))
             .select((accounts::id, accounts::username))
             .load::<(i64, String)>(conn)?
             .into_iter()
             .collect();
         let apps: HashMap<i64, String> = targets::table
-            .filter(targets::id.eq_any(&target_ids))
+            .filter(in_ids(targets::id, &target_ids))
             .select((targets::id, targets::name))
             .load::<(i64, String)>(conn)?
             .into_iter()
             .collect();
         let people: HashMap<i64, (String, String)> = users::table
-            .filter(users::id.eq_any(&user_ids))
+            .filter(in_ids(users::id, &user_ids))
             .select((users::id, users::name, users::email))
             .load::<(i64, String, String)>(conn)?
             .into_iter()
@@ -429,13 +430,13 @@ impl AccessRequest {
             match status {
                 None => query,
                 Some(RequestStatus::Pending) => query
-                    .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+                    .filter(access_requests::status.eq(PendingStatus))
                     .filter(access_requests::expires_at.gt(now)),
                 Some(RequestStatus::Expired) => query.filter(
                     access_requests::status
                         .eq(RequestStatus::Expired.as_str())
                         .or(access_requests::status
-                            .eq(RequestStatus::Pending.as_str())
+                            .eq(PendingStatus)
                             .and(access_requests::expires_at.le(now))),
                 ),
                 Some(other) => query.filter(access_requests::status.eq(other.as_str())),
@@ -465,7 +466,7 @@ impl AccessRequest {
     ) -> QueryResult<Vec<RequestView>> {
         let requests: Vec<AccessRequest> = access_requests::table
             .filter(access_requests::owner_user_id.eq(owner.0))
-            .filter(access_requests::status.eq(RequestStatus::Pending.as_str()))
+            .filter(access_requests::status.eq(PendingStatus))
             .filter(access_requests::expires_at.gt(now))
             .order(access_requests::id.desc())
             .limit(limit)

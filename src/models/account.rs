@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use super::{Page, is_unique_violation, like_pattern, lower};
 use crate::db::DbConnection;
+use crate::db::sql::in_ids;
 use crate::domain::{AccountId, AccountNotes, AccountUsername, OrganizationId, TargetId, UserId};
 use crate::schema::{accounts, users};
 use crate::vault::{SecretSlot, Vault, VaultError};
@@ -176,7 +177,6 @@ impl Account {
         use crate::schema::{target_users, targets};
         let usable = || {
             accounts::table
-                .inner_join(targets::table)
                 .inner_join(
                     target_users::table.on(target_users::target_id
                         .eq(accounts::target_id)
@@ -185,7 +185,9 @@ impl Account {
                 .filter(accounts::owner_user_id.is_null())
         };
         let total: i64 = usable().count().get_result(conn)?;
-        let items = usable()
+        // The page is chosen on narrow rows (ids and sort keys), then its rows are loaded.
+        let ids: Vec<i64> = usable()
+            .inner_join(targets::table)
             .order((
                 targets::name_key.asc(),
                 lower(accounts::username).asc(),
@@ -193,14 +195,31 @@ impl Account {
             ))
             .limit(per_page)
             .offset(Page::<Account>::offset(page, per_page))
-            .select((Account::as_select(), targets::name))
+            .select(accounts::id)
             .load(conn)?;
         Ok(Page {
-            items,
+            items: Self::with_app_names(conn, &ids)?,
             total,
             page: page.max(1),
             per_page,
         })
+    }
+
+    /// The accounts with these ids and their app's name, in the order of `ids`.
+    fn with_app_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(Account, String)>> {
+        use crate::schema::targets;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rows: Vec<(Account, String)> = accounts::table
+            .inner_join(targets::table)
+            .filter(in_ids(accounts::id, ids))
+            .select((Account::as_select(), targets::name))
+            .load(conn)?;
+        let position: std::collections::HashMap<i64, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        rows.sort_by_key(|(account, _)| position.get(&account.id.0).copied());
+        Ok(rows)
     }
 
     /// The accounts `user` holds checked out right now, with the app's name, soonest end first.
@@ -228,16 +247,16 @@ impl Account {
             .filter(accounts::owner_user_id.eq(user.0))
             .count()
             .get_result(conn)?;
-        let items = accounts::table
+        let ids: Vec<i64> = accounts::table
             .inner_join(targets::table)
             .filter(accounts::owner_user_id.eq(user.0))
             .order((targets::name_key.asc(), accounts::id.asc()))
             .limit(per_page)
             .offset(Page::<Account>::offset(page, per_page))
-            .select((Account::as_select(), targets::name))
+            .select(accounts::id)
             .load(conn)?;
         Ok(Page {
-            items,
+            items: Self::with_app_names(conn, &ids)?,
             total,
             page: page.max(1),
             per_page,

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
+use crate::db::sql::in_ids;
 use crate::domain::{AccountId, CheckoutType, OrganizationId, TargetId, UserId};
 use crate::schema::{checkouts, users};
 
@@ -120,7 +121,7 @@ impl Checkout {
         }
         let rows: Vec<(Checkout, String)> = checkouts::table
             .inner_join(users::table)
-            .filter(checkouts::account_id.eq_any(accounts))
+            .filter(in_ids(checkouts::account_id, accounts))
             .filter(checkouts::ended_at.is_null())
             .order(checkouts::started_at.asc())
             .select((Checkout::as_select(), users::name))

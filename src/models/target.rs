@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::connectors::ConnectorSettings;
 use crate::db::DbConnection;
+use crate::db::sql::in_ids;
 use crate::domain::{
     CheckoutType, Connector, ExclusiveMinutes, OrganizationId, PasswordPolicy, TargetAddress,
     TargetDescription, TargetId, TargetName, UserId,
@@ -285,14 +286,14 @@ impl Target {
         };
         let ids: Vec<i64> = items.iter().map(|t| t.id.0).collect();
         let counts: HashMap<i64, i64> = accounts::table
-            .filter(accounts::target_id.eq_any(&ids))
+            .filter(in_ids(accounts::target_id, &ids))
             .group_by(accounts::target_id)
             .select((accounts::target_id, diesel::dsl::count_star()))
             .load::<(i64, i64)>(conn)?
             .into_iter()
             .collect();
         let unmanaged: HashMap<i64, i64> = accounts::table
-            .filter(accounts::target_id.eq_any(&ids))
+            .filter(in_ids(accounts::target_id, &ids))
             .filter(accounts::admin_access.eq(false))
             .group_by(accounts::target_id)
             .select((accounts::target_id, diesel::dsl::count_star()))

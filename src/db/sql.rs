@@ -1,0 +1,183 @@
+//! Two SQL shapes diesel does not write the way a hot page needs them.
+//!
+//! - [`in_ids`]: `column IN (…)` with the whole list bound as one value. diesel writes one bind
+//!   per element and never caches such a statement (its text changes with the list's length), so
+//!   every page that asks about "these 20 accounts" would compile its statement anew.
+//! - [`PendingStatus`]: the constant `'pending'` written into the SQL instead of bound. SQLite
+//!   may only use a partial index (`… WHERE status = 'pending'`) for a statement whose text
+//!   proves the condition; with a bound value it re-checks, and recompiles the statement, on
+//!   every run.
+
+use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{Bool, Text};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, backend::Backend};
+
+use super::MultiBackend;
+
+/// `column IN (ids)`, prepared once whatever the list: SQLite reads the list with
+/// `json_each(?)`, PostgreSQL with `= ANY(CAST(? AS BIGINT[]))`. An empty list matches nothing.
+pub fn in_ids<C>(column: C, ids: &[i64]) -> InIds<C>
+where
+    C: Expression,
+{
+    let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    InIds {
+        column,
+        json: format!("[{joined}]"),
+        array: format!("{{{joined}}}"),
+    }
+}
+
+#[derive(Debug, Clone, QueryId)]
+pub struct InIds<C> {
+    column: C,
+    /// `[1,2,3]` for SQLite's `json_each`.
+    json: String,
+    /// `{1,2,3}`, PostgreSQL's array literal.
+    array: String,
+}
+
+impl<C: Expression> Expression for InIds<C> {
+    type SqlType = Bool;
+}
+
+impl<C, QS> AppearsOnTable<QS> for InIds<C> where C: AppearsOnTable<QS> {}
+
+impl<C, QS> SelectableExpression<QS> for InIds<C> where C: SelectableExpression<QS> {}
+
+impl<C, GB> ValidGrouping<GB> for InIds<C>
+where
+    C: ValidGrouping<GB>,
+{
+    type IsAggregate = C::IsAggregate;
+}
+
+impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InIds<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" IN (SELECT value FROM json_each(");
+        out.push_bind_param::<Text, _>(&self.json)?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl<C: QueryFragment<Pg>> QueryFragment<Pg> for InIds<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.column.walk_ast(out.reborrow())?;
+        out.push_sql(" = ANY(CAST(");
+        out.push_bind_param::<Text, _>(&self.array)?;
+        out.push_sql(" AS BIGINT[]))");
+        Ok(())
+    }
+}
+
+impl<C> QueryFragment<MultiBackend> for InIds<C>
+where
+    C: QueryFragment<Sqlite> + QueryFragment<Pg>,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
+
+/// The text `'pending'`, written into the statement (see the module's note).
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct PendingStatus;
+
+impl Expression for PendingStatus {
+    type SqlType = Text;
+}
+
+impl<QS> AppearsOnTable<QS> for PendingStatus {}
+
+impl<QS> SelectableExpression<QS> for PendingStatus {}
+
+impl<GB> ValidGrouping<GB> for PendingStatus {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<DB: Backend> QueryFragment<DB> for PendingStatus {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("'pending'");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use diesel::sqlite::SqliteConnection;
+
+    use super::*;
+    use crate::models::access_request::RequestStatus;
+
+    diesel::table! {
+        items (id) {
+            id -> BigInt,
+            status -> Text,
+        }
+    }
+
+    fn connection() -> SqliteConnection {
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, status TEXT NOT NULL);
+             INSERT INTO items VALUES (1, 'pending'), (2, 'granted'), (3, 'pending'), (4, 'denied');",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn ids_in(conn: &mut SqliteConnection, list: &[i64]) -> Vec<i64> {
+        items::table
+            .filter(in_ids(items::id, list))
+            .order(items::id)
+            .select(items::id)
+            .load(conn)
+            .unwrap()
+    }
+
+    #[test]
+    fn in_ids_matches_exactly_the_listed_rows() {
+        let mut conn = connection();
+        assert_eq!(ids_in(&mut conn, &[]), Vec::<i64>::new());
+        assert_eq!(ids_in(&mut conn, &[3]), vec![3]);
+        assert_eq!(ids_in(&mut conn, &[4, 1, 99, 1]), vec![1, 4]);
+        assert_eq!(ids_in(&mut conn, &[-1, i64::MAX]), Vec::<i64>::new());
+        let many: Vec<i64> = (1..=5000).collect();
+        assert_eq!(ids_in(&mut conn, &many), vec![1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn in_ids_has_one_statement_text_for_every_list() {
+        let short = diesel::debug_query::<Sqlite, _>(&in_ids(items::id, &[1])).to_string();
+        let long = diesel::debug_query::<Sqlite, _>(&in_ids(items::id, &[1, 2, 3])).to_string();
+        let text = |s: &str| s.split(" -- binds").next().unwrap().to_string();
+        assert_eq!(text(&short), text(&long));
+        let pg = diesel::debug_query::<Pg, _>(&in_ids(items::id, &[7, 8])).to_string();
+        assert!(pg.contains("= ANY(CAST($1 AS BIGINT[]))"), "{pg}");
+        assert!(pg.contains("\"{7,8}\""), "{pg}");
+    }
+
+    #[test]
+    fn pending_status_is_the_pending_constant() {
+        let sql = diesel::debug_query::<Sqlite, _>(&PendingStatus).to_string();
+        assert_eq!(
+            sql.split(" -- binds").next().unwrap(),
+            format!("'{}'", RequestStatus::Pending.as_str())
+        );
+        let mut conn = connection();
+        let pending: Vec<i64> = items::table
+            .filter(items::status.eq(PendingStatus))
+            .order(items::id)
+            .select(items::id)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(pending, vec![1, 3]);
+    }
+}
