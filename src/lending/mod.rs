@@ -14,7 +14,10 @@ use chrono::NaiveDateTime;
 use diesel::Connection;
 use diesel::prelude::*;
 
-pub use reset::{MAX_RESET_ATTEMPTS, ResetOutcome, perform_reset, retry_reset, set_real_password};
+pub use reset::{
+    MAX_RESET_ATTEMPTS, ResetOutcome, perform_reset, reset_if_vault_only, retry_reset,
+    set_real_password,
+};
 
 use crate::db::DbConnection;
 use crate::domain::{AccountId, CheckoutType, UserId};

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::LendingError;
 use crate::connectors::{ConnectorError, connector_for};
-use crate::domain::{AccountId, PasswordPolicy};
+use crate::domain::{AccountId, Connector, PasswordPolicy};
 use crate::models::account::{pending_slot, secret_slot};
 use crate::models::{Account, AccountState, AuditEvent, NewAuditEvent, Notification, Target, User};
 use crate::schema::accounts;
@@ -67,6 +67,29 @@ pub enum ResetOutcome {
     Retry(NaiveDateTime),
     /// Failed for the last time: the account is out of sync.
     OutOfSync,
+}
+
+/// Runs the reset at once when the account's app is Vault-only: there is no system to reach, so
+/// the reset is a few writes and the holder's check-in leaves the account Available rather than
+/// waiting for the queue. `None` for an app whose reset talks to a real system: the caller
+/// queues it, off the request.
+pub fn reset_if_vault_only(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    account_id: AccountId,
+    now: NaiveDateTime,
+) -> Result<Option<ResetOutcome>, LendingError> {
+    use crate::schema::targets;
+    let connector: Option<String> = accounts::table
+        .inner_join(targets::table)
+        .filter(accounts::id.eq(account_id.0))
+        .select(targets::connector)
+        .first(conn)
+        .optional()?;
+    match connector.and_then(|c| Connector::parse(&c).ok()) {
+        Some(Connector::VaultOnly) => Ok(Some(perform_reset(conn, vault, account_id, now)?)),
+        _ => Ok(None),
+    }
 }
 
 /// Changes the password on the real system to the pending one, verifies it, then makes it

@@ -9,7 +9,9 @@ use actix_web::{HttpResponse, web};
 use crate::errors::AppError;
 use crate::jobs::{ExpireCheckout, Job, ResetPassword};
 use crate::lending::view::{CheckoutView, TimeView};
-use crate::lending::{Ended, KeptBecause, LendingError, check_out, end_checkout};
+use crate::lending::{
+    Ended, KeptBecause, LendingError, ResetOutcome, check_out, end_checkout, reset_if_vault_only,
+};
 use crate::models::checkout::EndReason;
 use crate::models::{Checkout, Organization};
 use crate::routes::accounts::{RevealPage, load_account};
@@ -95,23 +97,24 @@ pub async fn checkout(
     ))
 }
 
-/// Ends a check-out and, when a reset was started, runs it at once in the background.
+/// Ends a check-out and, when that starts a reset, runs it: at once for a Vault-only app (it
+/// touches no system), else in the background at once. `true` when the reset is already done.
 async fn finish(
     viewer: &Viewer,
     state: &SharedState,
     checkout: Checkout,
     reason: EndReason,
-) -> Result<Ended, AppError> {
+) -> Result<(Ended, bool), AppError> {
     let (user, vault, now) = (
         viewer.user.clone(),
         state.vault.clone(),
         state.clock.now_naive(),
     );
     let client = viewer.client.as_str().to_string();
-    let ended = state
+    let (ended, inline) = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>(end_checkout(
+            let ended = end_checkout(
                 conn,
                 &vault,
                 checkout.id,
@@ -119,10 +122,28 @@ async fn finish(
                 Some(&user),
                 now,
                 Some(&client),
-            )?)
+            )?;
+            // The check-out has ended for good by now; a failed inline reset is queued instead.
+            let inline = match ended.reset_started() {
+                Some(account) => reset_if_vault_only(conn, &vault, account, now)
+                    .unwrap_or_else(|error| {
+                        tracing::warn!(error = %error, account = account.0, "inline reset failed; queued");
+                        None
+                    }),
+                None => None,
+            };
+            Ok::<_, AppError>((ended, inline))
         })
         .await?;
-    if let Some(account) = ended.reset_started() {
+    let Some(account) = ended.reset_started() else {
+        return Ok((ended, false));
+    };
+    let queue_at = match inline {
+        None => Some(now),
+        Some(ResetOutcome::Retry(at) | ResetOutcome::NotDue(at)) => Some(at),
+        Some(ResetOutcome::Done | ResetOutcome::NothingToDo | ResetOutcome::OutOfSync) => None,
+    };
+    if let Some(at) = queue_at {
         state
             .jobs
             .schedule(
@@ -130,11 +151,11 @@ async fn finish(
                 Job::ResetPassword(ResetPassword {
                     account_id: account.0,
                 }),
-                now,
+                at,
             )
             .await;
     }
-    Ok(ended)
+    Ok((ended, matches!(inline, Some(ResetOutcome::Done))))
 }
 
 async fn load_checkout(
@@ -165,10 +186,13 @@ pub async fn checkin(
         ));
     }
     let target = checkout.target_id;
-    let ended = finish(&viewer, &state, checkout, EndReason::CheckedIn).await?;
+    let (ended, reset_done) = finish(&viewer, &state, checkout, EndReason::CheckedIn).await?;
     Flash::push(
         &viewer.session,
         match ended {
+            Ended::Ended { kept: None, .. } if reset_done => Flash::success(
+                "Checked in. The password was reset, so the one you saw no longer works.",
+            ),
             Ended::Ended { kept: None, .. } => Flash::success(
                 "Checked in. The password is being reset, so the one you saw no longer works.",
             ),
