@@ -28,44 +28,43 @@ use keyholder::startup::Application;
 
 use crate::percentile;
 
-struct Args {
+pub struct Args {
     spread: usize,
     burst: usize,
     targets: usize,
     database_url: Option<String>,
 }
 
-fn parse_args() -> Args {
+pub fn parse_args() -> anyhow::Result<Args> {
+    use anyhow::Context;
     let mut args = Args {
         spread: 1000,
         burst: 10_000,
         targets: 10_000,
         database_url: None,
     };
-    let mut it = std::env::args().skip(1);
+    let mut it = std::env::args().skip(2);
     while let Some(arg) = it.next() {
+        let mut number = || -> anyhow::Result<usize> {
+            it.next()
+                .with_context(|| format!("{arg} needs a value"))?
+                .parse()
+                .with_context(|| format!("{arg}: a whole number"))
+        };
         match arg.as_str() {
-            "expiry" => {}
-            "--spread" => args.spread = it.next().and_then(|v| v.parse().ok()).expect("--spread N"),
-            "--burst" => args.burst = it.next().and_then(|v| v.parse().ok()).expect("--burst N"),
-            "--targets" => {
-                args.targets = it.next().and_then(|v| v.parse().ok()).expect("--targets N")
+            "--spread" => args.spread = number()?,
+            "--burst" => args.burst = number()?,
+            "--targets" => args.targets = number()?,
+            "--database-url" => {
+                args.database_url = Some(it.next().context("--database-url needs a value")?)
             }
-            "--database-url" => args.database_url = it.next(),
-            "--help" | "-h" => {
-                println!(
-                    "usage: keyholder-bench expiry [--spread 1000] [--burst 10000] [--database-url URL]"
-                );
-                std::process::exit(0);
-            }
-            other => panic!("unknown argument {other}"),
+            other => anyhow::bail!("unknown argument {other}"),
         }
     }
-    args
+    Ok(args)
 }
 
-pub async fn run() -> anyhow::Result<()> {
-    let args = parse_args();
+pub async fn run(args: Args) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let data_dir =
         std::env::var("KEYHOLDER_BENCH_DIR").unwrap_or_else(|_| dir.path().display().to_string());

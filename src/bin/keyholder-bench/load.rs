@@ -42,7 +42,7 @@ const SEARCHES: [&str; 5] = [
     "estate, run by team 42",
 ];
 
-struct Args {
+pub struct Args {
     database_url: Option<String>,
     data_dir: Option<PathBuf>,
     scale: f64,
@@ -51,7 +51,7 @@ struct Args {
     out: Option<PathBuf>,
 }
 
-fn parse_args() -> anyhow::Result<Args> {
+pub fn parse_args() -> anyhow::Result<Args> {
     let mut args = Args {
         database_url: None,
         data_dir: None,
@@ -247,8 +247,7 @@ struct Row {
     peak_rss_mib: f64,
 }
 
-pub async fn run() -> anyhow::Result<()> {
-    let args = parse_args()?;
+pub async fn run(args: Args) -> anyhow::Result<()> {
     wrk::check_installed()?;
     let bin_dir = std::env::current_exe()?
         .parent()

@@ -28,17 +28,36 @@ fn runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime")
 }
 
+const USAGE: &str = "usage: keyholder-bench load   [--database-url URL] [--data-dir DIR] \
+                     [--scale 1.0] [--seconds 10] [--connections 32] [--out FILE]
+       keyholder-bench expiry [--spread 1000] [--burst 10000] [--targets 10000] \
+                     [--database-url URL]";
+
+/// The arguments, or the usage (exit 0 when asked for with --help, 2 after a mistake).
+fn parsed<T>(args: anyhow::Result<T>) -> T {
+    if std::env::args().any(|a| a == "--help" || a == "-h") {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    args.unwrap_or_else(|error| {
+        eprintln!("keyholder-bench: {error:#}\n\n{USAGE}");
+        std::process::exit(2);
+    })
+}
+
 fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
-        Some("load") => runtime().block_on(load::run()),
-        Some("expiry") => runtime().block_on(expiry::run()),
+        Some("load") => {
+            let args = parsed(load::parse_args());
+            runtime().block_on(load::run(args))
+        }
+        Some("expiry") => {
+            let args = parsed(expiry::parse_args());
+            runtime().block_on(expiry::run(args))
+        }
         Some("ceiling") => ceiling::serve(),
         _ => {
-            eprintln!(
-                "usage: keyholder-bench load   [--database-url URL] [--data-dir DIR] [--scale 1.0] \
-                 [--seconds 10] [--connections 32] [--out FILE]\n       \
-                 keyholder-bench expiry [--spread 1000] [--burst 10000] [--database-url URL]"
-            );
+            eprintln!("{USAGE}");
             std::process::exit(2);
         }
     }
