@@ -136,6 +136,17 @@ pub fn check_out(
         if claimed != 1 {
             return Err(Tx::Refused);
         }
+        // `now` was read before this transaction had its lock, so a request that waited for
+        // the previous holder's check-in can carry an earlier time than that check-in: on
+        // record, an exclusive check-out starts no earlier than the last one ended.
+        let mut expires_at = expires_at;
+        if mode == CheckoutType::Exclusive
+            && let Some(ended) = Checkout::last_end_on(conn, account.id)?
+            && ended > now
+        {
+            expires_at = ended + (expires_at - now);
+            Checkout::move_start(conn, id, ended, expires_at)?;
+        }
         AuditEvent::record(
             conn,
             NewAuditEvent {

@@ -159,8 +159,12 @@ pub fn perform_reset(
     let target_name = target.as_ref().map(|t| t.name.clone()).unwrap_or_default();
 
     match outcome {
-        Ok(()) => conn.transaction(|conn| {
+        Ok(()) => {
+            // Sealed before the transaction, whose first statement must be its write: a SQLite
+            // transaction that reads first (here, the data key) cannot wait for the write lock
+            // and fails at once with "database is locked" when another connection wrote.
             let sealed = vault.encrypt(conn, &pending, secret_slot(account.id))?;
+            conn.transaction(|conn| {
             let updated = diesel::update(
                 accounts::table
                     .filter(accounts::id.eq(account.id.0))
@@ -198,7 +202,8 @@ pub fn perform_reset(
                 now,
             )?;
             Ok(ResetOutcome::Done)
-        }),
+            })
+        }
         Err(error) => {
             let failures = account.reset_attempts + 1;
             let message = error.to_string();

@@ -111,6 +111,32 @@ impl Checkout {
         .execute(conn)
     }
 
+    /// When the last ended check-out of an account ended.
+    pub fn last_end_on(
+        conn: &mut DbConnection,
+        account: AccountId,
+    ) -> QueryResult<Option<NaiveDateTime>> {
+        checkouts::table
+            .filter(checkouts::account_id.eq(account.0))
+            .select(diesel::dsl::max(checkouts::ended_at))
+            .first(conn)
+    }
+
+    /// Moves the start (and end) of a check-out that has just been granted.
+    pub fn move_start(
+        conn: &mut DbConnection,
+        id: i64,
+        started_at: NaiveDateTime,
+        expires_at: NaiveDateTime,
+    ) -> QueryResult<usize> {
+        diesel::update(checkouts::table.find(id))
+            .set((
+                checkouts::started_at.eq(started_at),
+                checkouts::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+    }
+
     /// Active check-outs of accounts, with their holders' names.
     pub fn active_for_accounts(
         conn: &mut DbConnection,

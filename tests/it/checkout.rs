@@ -18,6 +18,7 @@ engine_tests!(
     a_crash_after_the_change_converges_after_restart,
     fifty_simultaneous_check_outs_make_exactly_one_holder,
     regular_check_outs_share_and_reset_after_the_last,
+    a_check_out_that_waited_starts_after_the_check_in_it_waited_for,
     only_the_holder_checks_in_and_owners_force_only_when_allowed,
     holders_are_reminded_before_the_end,
 );
@@ -598,6 +599,58 @@ async fn regular_check_outs_share_and_reset_after_the_last(engine: Engine) {
     assert_ne!(
         revealed_password(&page.body).as_deref(),
         Some("Shared-Pa55word")
+    );
+}
+
+/// A check-out request reads the time before it gets the database's lock; one that waited for
+/// the previous holder's check-in can carry an earlier time. On record it starts when that
+/// check-in ended, never before, and keeps its full time limit.
+async fn a_check_out_that_waited_starts_after_the_check_in_it_waited_for(engine: Engine) {
+    use keyholder::domain::{AccountId, EmailAddress, TargetId};
+    use keyholder::models::{Account, Checkout, Target, User};
+    let s = scene(&engine, &[], "Queue-Pa55word", "exclusive").await;
+    let page = s.alice.check_out(s.account).await;
+    let first = checkout_id_in(&page.body).unwrap();
+    s.app.clock.advance(Duration::from_secs(10 * 60));
+    s.alice.check_in(first).await;
+
+    let mut conn = s.app.db();
+    let ended = Checkout::find(&mut conn, first)
+        .unwrap()
+        .unwrap()
+        .ended_at
+        .expect("checked in");
+    let bob = User::with_password_hash(&mut conn, &EmailAddress::parse("bob@example.com").unwrap())
+        .unwrap()
+        .unwrap()
+        .0;
+    let account = Account::find(&mut conn, AccountId(s.account))
+        .unwrap()
+        .unwrap();
+    let target = Target::find(&mut conn, TargetId(s.target))
+        .unwrap()
+        .unwrap();
+    let read_before_the_lock = ended - chrono::Duration::milliseconds(400);
+    let second = keyholder::lending::check_out(
+        &mut conn,
+        &bob,
+        &account,
+        &target,
+        read_before_the_lock,
+        None,
+    )
+    .unwrap()
+    .expect("granted");
+    assert_eq!(second.started_at, ended, "starts when the check-in ended");
+    assert_eq!(
+        second.expires_at - second.started_at,
+        chrono::Duration::minutes(60),
+        "keeps its whole time limit"
+    );
+    let stored = Checkout::find(&mut conn, second.id).unwrap().unwrap();
+    assert_eq!(
+        (stored.started_at, stored.expires_at),
+        (second.started_at, second.expires_at)
     );
 }
 
