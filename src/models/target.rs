@@ -269,12 +269,15 @@ impl Target {
             page_of!(in_organization, targets::name_key)
         } else if matches!(conn, DbConnection::Sqlite(_)) && term.chars().count() >= 3 {
             // A quoted FTS5 phrase of trigrams matches any part of the text.
+            // The phrase is looked up once (a long phrase walks long lists of trigrams), and its
+            // matches are then counted and paged by id.
             let phrase = format!("\"{}\"", term.replace('"', "\"\""));
-            let matching = targets_search::table
+            let matching: Vec<i64> = targets_search::table
                 .filter(fts_match(targets_search::search_text, phrase))
-                .select(targets_search::rowid);
+                .select(targets_search::rowid)
+                .load(conn)?;
             page_of!(
-                in_organization.and(targets::id.eq_any(matching.clone())),
+                in_organization.and(in_ids(targets::id, &matching)),
                 lower(targets::name_key)
             )
         } else {
