@@ -165,43 +165,43 @@ pub fn perform_reset(
             // and fails at once with "database is locked" when another connection wrote.
             let sealed = vault.encrypt(conn, &pending, secret_slot(account.id))?;
             conn.transaction(|conn| {
-            let updated = diesel::update(
-                accounts::table
-                    .filter(accounts::id.eq(account.id.0))
-                    .filter(accounts::state.eq(AccountState::Resetting.as_str()))
-                    .filter(accounts::pending_secret.eq(&pending_blob)),
-            )
-            .set((
-                accounts::secret.eq(sealed),
-                accounts::pending_secret.eq(None::<Vec<u8>>),
-                accounts::state.eq(AccountState::Available.as_str()),
-                accounts::reset_attempts.eq(0),
-                accounts::reset_error.eq(None::<String>),
-                accounts::next_reset_at.eq(None::<NaiveDateTime>),
-                accounts::updated_at.eq(now),
-            ))
-            .execute(conn)?;
-            if updated == 0 {
-                return Ok(ResetOutcome::NothingToDo);
-            }
-            AuditEvent::record(
-                conn,
-                NewAuditEvent {
-                    organization_id: account.organization_id,
-                    actor: None,
-                    action: "account.reset",
-                    object_type: "account",
-                    object_id: Some(account.id.0),
-                    detail: format!(
-                        "Reset the password of \"{}\" on \"{target_name}\" ({connector_name} connector, verified)",
-                        account.username
-                    ),
-                    client_addr: None,
-                    target_id: Some(account.target_id.0),
-                },
-                now,
-            )?;
-            Ok(ResetOutcome::Done)
+                let updated = diesel::update(
+                    accounts::table
+                        .filter(accounts::id.eq(account.id.0))
+                        .filter(accounts::state.eq(AccountState::Resetting.as_str()))
+                        .filter(accounts::pending_secret.eq(&pending_blob)),
+                )
+                .set((
+                    accounts::secret.eq(sealed),
+                    accounts::pending_secret.eq(None::<Vec<u8>>),
+                    accounts::state.eq(AccountState::Available.as_str()),
+                    accounts::reset_attempts.eq(0),
+                    accounts::reset_error.eq(None::<String>),
+                    accounts::next_reset_at.eq(None::<NaiveDateTime>),
+                    accounts::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+                if updated == 0 {
+                    return Ok(ResetOutcome::NothingToDo);
+                }
+                AuditEvent::record(
+                    conn,
+                    NewAuditEvent {
+                        organization_id: account.organization_id,
+                        actor: None,
+                        action: "account.reset",
+                        object_type: "account",
+                        object_id: Some(account.id.0),
+                        detail: format!(
+                            "Reset the password of \"{}\" on \"{target_name}\" ({connector_name} connector, verified)",
+                            account.username
+                        ),
+                        client_addr: None,
+                        target_id: Some(account.target_id.0),
+                    },
+                    now,
+                )?;
+                Ok(ResetOutcome::Done)
             })
         }
         Err(error) => {
