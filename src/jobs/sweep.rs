@@ -108,6 +108,9 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
             let report = sweep_once(conn, &vault, now, reminder)?;
             SessionRow::delete_expired(conn, now, now - absolute)?;
             let emails = super::send_email::due(conn, now)?;
+            if let Err(error) = crate::db::restart_long_wal(conn) {
+                tracing::warn!(error = %error, "restarting SQLite's write-ahead log");
+            }
             Ok::<_, anyhow::Error>((report, emails))
         })
         .await?;
