@@ -244,6 +244,8 @@ impl apalis_core::backend::ext::poll_strategy::PollStrategy for PollEvery {
 pub struct Workers {
     context: MonitorContext,
     handle: tokio::task::JoinHandle<Result<(), MonitorError>>,
+    state: Arc<AppState>,
+    name: String,
 }
 
 impl Workers {
@@ -256,6 +258,57 @@ impl Workers {
             Ok(Err(error)) => tracing::warn!(error = %error, "job workers stopped with an error"),
             Err(error) => tracing::warn!(error = %error, "job workers task failed"),
         }
+        match hand_back(&self.state, self.name).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "handed back jobs the worker held at its stop"),
+            Err(error) => tracing::warn!(error = %error, "handing back the worker's jobs"),
+        }
+    }
+}
+
+/// Puts back in the queue whatever the stopped worker still holds. apalis hands back the jobs
+/// it had fetched and not started, but a fetch still in flight when the stop came is dropped
+/// after the database has committed it: its jobs stay taken by a worker that no longer runs,
+/// until other instances declare it dead (30 s). The worker has stopped, so nothing it holds
+/// is running any more; a job whose end was not recorded runs again (every job is idempotent).
+async fn hand_back(state: &Arc<AppState>, worker: String) -> anyhow::Result<usize> {
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::Text;
+    match state.config.database.sqlite_path() {
+        None => {
+            let released = state
+                .db
+                .run(move |conn| {
+                    diesel::sql_query(
+                        "UPDATE apalis.jobs SET status = 'Pending', lock_by = NULL, \
+                         lock_at = NULL, done_at = NULL \
+                         WHERE lock_by = $1 AND status IN ('Queued', 'Running')",
+                    )
+                    .bind::<Text, _>(worker)
+                    .execute(conn)
+                    .map_err(anyhow::Error::from)
+                })
+                .await?;
+            Ok(released)
+        }
+        Some(path) => {
+            let jobs_file = jobs_file_beside(path);
+            let released = tokio::task::spawn_blocking(move || {
+                use diesel::Connection;
+                use diesel::connection::SimpleConnection;
+                let mut conn = diesel::SqliteConnection::establish(&jobs_file.to_string_lossy())?;
+                conn.batch_execute("PRAGMA busy_timeout = 5000")?;
+                let released = diesel::sql_query(
+                    "UPDATE Jobs SET status = 'Pending', lock_by = NULL, lock_at = NULL, \
+                     done_at = NULL WHERE lock_by = ? AND status IN ('Queued', 'Running')",
+                )
+                .bind::<Text, _>(worker)
+                .execute(&mut conn)?;
+                Ok::<_, anyhow::Error>(released)
+            })
+            .await??;
+            Ok(released)
+        }
     }
 }
 
@@ -267,6 +320,7 @@ pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
         .context("the sweep schedule")?;
     let concurrency = 4;
     let name = worker_name();
+    let held_by = name.clone();
     tracing::info!(worker = %name, "job worker starting");
     let monitor = Monitor::new();
     let worker_state = state.clone();
@@ -297,7 +351,12 @@ pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
         .shutdown_timeout(Duration::from_secs(20));
     let context = monitor.context();
     let handle = tokio::spawn(monitor.run());
-    Ok(Workers { context, handle })
+    Ok(Workers {
+        context,
+        handle,
+        state,
+        name: held_by,
+    })
 }
 
 /// Whether a database URL keeps its jobs in a SQLite file.

@@ -1090,6 +1090,12 @@ async fn sigterm_exits_cleanly_and_hands_its_work_on() {
         cluster.instances[0].log_text()
     );
     eprintln!("instance 0 exited 0, {stopped_in:?} after SIGTERM");
+    let stop_log = cluster.instances[0].log_text();
+    assert!(
+        !stop_log.contains("handing back the worker's jobs")
+            && !stop_log.contains("job workers stopped with an error"),
+        "the job worker stopped cleanly and could hand its jobs back:\n{stop_log}"
+    );
     // Jobs that were running finish first; alone it takes well under a second, on two busy
     // cores (the whole suite) several.
     assert!(
