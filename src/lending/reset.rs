@@ -319,8 +319,9 @@ pub fn set_real_password(
     now: NaiveDateTime,
     client: Option<&str>,
 ) -> Result<bool, LendingError> {
+    // Sealed first: the transaction's first statement must be its write (see `perform_reset`).
+    let sealed = vault.encrypt(conn, password, secret_slot(account.id))?;
     conn.transaction(|conn| {
-        let sealed = vault.encrypt(conn, password, secret_slot(account.id))?;
         let updated = diesel::update(
             accounts::table
                 .filter(accounts::id.eq(account.id.0))
