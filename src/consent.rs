@@ -6,7 +6,6 @@
 //! sends any the queue missed).
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 
 use crate::db::DbConnection;
 use crate::domain::{AccountId, OrganizationId, UserId};
@@ -85,7 +84,7 @@ pub fn request_access(
     let Some(owner) = User::find(conn, UserId(owner_id))?.filter(|u| !u.disabled) else {
         return Ok(Err(RequestRefusal::OwnerDisabled));
     };
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let (request, created) = AccessRequest::create_or_existing(
             conn,
             &NewRequest {
@@ -272,7 +271,7 @@ pub fn decide(
     client: &str,
     now: NaiveDateTime,
 ) -> Result<Result<Decided, DecisionRefusal>, diesel::result::Error> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let Some(request) = AccessRequest::find(conn, request_id)? else {
             return Ok(Err(DecisionRefusal::NotFound));
         };
@@ -311,7 +310,10 @@ pub fn decide(
         let app = Target::find(conn, crate::domain::TargetId(request.target_id))?
             .map(|t| t.name)
             .unwrap_or_default();
-        let username = account.as_ref().map(|a| a.username.clone()).unwrap_or_default();
+        let username = account
+            .as_ref()
+            .map(|a| a.username.clone())
+            .unwrap_or_default();
         let organization = OrganizationId(request.organization_id);
         let mut email_ids = Vec::new();
         let admin = User::find(conn, UserId(request.admin_user_id))?;
@@ -322,17 +324,27 @@ pub fn decide(
                     conn,
                     &request,
                     EmailKind::AccessGranted,
-                    &format!("{} granted your request for access to their credentials for {app}", owner.name),
+                    &format!(
+                        "{} granted your request for access to their credentials for {app}",
+                        owner.name
+                    ),
                     &format!("/apps/{}/credentials", request.target_id),
                     now,
                 )?);
                 // Other admins' pending requests for it are answered too: it is Managed now.
-                for other in AccessRequest::close_pending_as_granted(conn, AccountId(request.account_id), now)? {
+                for other in AccessRequest::close_pending_as_granted(
+                    conn,
+                    AccountId(request.account_id),
+                    now,
+                )? {
                     email_ids.push(tell_admin(
                         conn,
                         &other,
                         EmailKind::AccessGranted,
-                        &format!("{} granted access to their credentials for {app}", owner.name),
+                        &format!(
+                            "{} granted access to their credentials for {app}",
+                            owner.name
+                        ),
                         &format!("/apps/{}/credentials", other.target_id),
                         now,
                     )?);
@@ -343,13 +355,19 @@ pub fn decide(
                     conn,
                     &request,
                     EmailKind::AccessDenied,
-                    &format!("{} denied your request for access to their credentials for {app}", owner.name),
+                    &format!(
+                        "{} denied your request for access to their credentials for {app}",
+                        owner.name
+                    ),
                     &format!("/requests/{}", request.id),
                     now,
                 )?);
             }
         }
-        let admin_name = admin.as_ref().map(|a| a.name.as_str()).unwrap_or("an admin");
+        let admin_name = admin
+            .as_ref()
+            .map(|a| a.name.as_str())
+            .unwrap_or("an admin");
         AuditEvent::record(
             conn,
             NewAuditEvent {
@@ -367,7 +385,11 @@ pub fn decide(
                         Decision::Grant => "Granted",
                         Decision::Deny => "Denied",
                     },
-                    if token.is_some() { ", from the email's link" } else { "" }
+                    if token.is_some() {
+                        ", from the email's link"
+                    } else {
+                        ""
+                    }
                 ),
                 client_addr: Some(client),
                 target_id: Some(request.target_id),
@@ -478,7 +500,7 @@ pub fn expire_requests(
     now: NaiveDateTime,
     limit: i64,
 ) -> diesel::result::QueryResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let expired = AccessRequest::expire_due(conn, now, limit)?;
         for request in &expired {
             let app = Target::find(conn, crate::domain::TargetId(request.target_id))?

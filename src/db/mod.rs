@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
-use diesel::connection::SimpleConnection;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
 use diesel::r2d2::{self, ManageConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
@@ -145,6 +145,43 @@ impl DatabaseUrl {
                 Ok(DbConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+/// Runs `work` in a transaction: committed if it returns `Ok`, rolled back if it returns `Err`;
+/// inside another transaction it is a savepoint. Every transaction of Keyholder goes through
+/// here (`conn.transaction` is refused by clippy), because on SQLite it begins IMMEDIATE: it
+/// takes the write lock at once, waiting for it up to the busy timeout. A SQLite transaction
+/// begun the default way (DEFERRED) reads from a snapshot and asks for the lock only at its first
+/// write; if another connection committed in between, that write fails at once with "database
+/// is locked", whatever the busy timeout, so any transaction that read before it wrote (a
+/// decision, a policy edit) failed under concurrent writes. PostgreSQL transactions begin as
+/// usual.
+pub fn transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
+    let outermost = Manager::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_none();
+    match conn {
+        DbConnection::Sqlite(sqlite) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
+        }
+        _ => Manager::begin_transaction(conn)?,
+    }
+    // The rest as diesel's own `transaction`.
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback) => Err(rollback.into()),
+        },
     }
 }
 
@@ -375,6 +412,60 @@ mod tests {
         reader.join().unwrap();
         // Short logs are left alone.
         restart_long_wal(&mut writer).unwrap();
+    }
+
+    #[test]
+    fn a_transaction_that_reads_first_waits_for_a_concurrent_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::sqlite_file(dir.path().join("tx.db"));
+        let mut first = url.connect().unwrap();
+        first
+            .batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (0);")
+            .unwrap();
+        let second_url = url.clone();
+        let second = transaction(&mut first, |conn| {
+            conn.batch_execute("SELECT count(*) FROM t")?;
+            // Another connection writes between this transaction's read and its write. Begun
+            // DEFERRED, this transaction's write failed with "database is locked"; begun
+            // IMMEDIATE, the other writer waits for its commit instead.
+            let second = std::thread::spawn(move || {
+                let mut second = second_url.connect().unwrap();
+                second.batch_execute("INSERT INTO t VALUES (2)")
+            });
+            std::thread::sleep(Duration::from_millis(200));
+            conn.batch_execute("INSERT INTO t VALUES (1)")?;
+            assert!(
+                !second.is_finished(),
+                "the other writer waits for this commit"
+            );
+            diesel::QueryResult::Ok(second)
+        })
+        .unwrap();
+        second.join().unwrap().unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let check = |conn: &mut DbConnection| {
+            diesel::sql_query("SELECT count(*) AS n FROM t")
+                .get_result::<Count>(conn)
+                .unwrap()
+                .n
+        };
+        assert_eq!(check(&mut first), 3);
+        // Nested transactions are savepoints, and a rollback undoes only theirs.
+        transaction(&mut first, |conn| -> diesel::QueryResult<()> {
+            conn.batch_execute("INSERT INTO t VALUES (4)")?;
+            let inner = transaction(conn, |conn| -> diesel::QueryResult<()> {
+                conn.batch_execute("INSERT INTO t VALUES (5)")?;
+                Err(diesel::result::Error::RollbackTransaction)
+            });
+            assert!(inner.is_err());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(check(&mut first), 4);
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Check-out, check-in, expiry and password resets.
 //!
-//! Every state change is a conditional write inside a transaction whose first statement is a
-//! write (so SQLite takes its write lock at once and PostgreSQL locks the row): two people can
-//! never both hold an exclusive account, and an account whose reset has not succeeded is never
+//! Every state change is a conditional write inside a transaction (which on SQLite holds the
+//! write lock from its start, see [`crate::db::transaction`]; on PostgreSQL the write locks the
+//! row): two people can never both hold an exclusive account, and an account whose reset has not succeeded is never
 //! handed out. A reset stores the new password encrypted as *pending* before the real system
 //! is touched, retries with that same password, and makes it current only once the system has
 //! accepted it and a test login with it worked.
@@ -11,7 +11,6 @@ mod reset;
 pub mod view;
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use diesel::prelude::*;
 
 pub use reset::{
@@ -102,7 +101,7 @@ pub fn check_out(
     }
     let mode = target.checkout_type;
     let expires_at = now + chrono::Duration::minutes(i64::from(target.exclusive_minutes));
-    let result = conn.transaction(|conn| {
+    let result = crate::db::transaction(conn, |conn| {
         let id = match Checkout::insert(
             conn,
             crate::models::checkout::NewCheckout {
@@ -256,7 +255,7 @@ pub fn end_checkout(
     now: NaiveDateTime,
     client: Option<&str>,
 ) -> Result<Ended, LendingError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         if Checkout::end(conn, checkout_id, reason, by.map(|u| u.id), now)? == 0 {
             return Ok(Ended::AlreadyEnded);
         }

@@ -1,7 +1,6 @@
 //! Password resets that never lose a password.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use diesel::prelude::*;
 
 use super::LendingError;
@@ -160,11 +159,9 @@ pub fn perform_reset(
 
     match outcome {
         Ok(()) => {
-            // Sealed before the transaction, whose first statement must be its write: a SQLite
-            // transaction that reads first (here, the data key) cannot wait for the write lock
-            // and fails at once with "database is locked" when another connection wrote.
+            // Sealed before the transaction, so the write lock is held only for the writes.
             let sealed = vault.encrypt(conn, &pending, secret_slot(account.id))?;
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 let updated = diesel::update(
                     accounts::table
                         .filter(accounts::id.eq(account.id.0))
@@ -208,7 +205,7 @@ pub fn perform_reset(
             let failures = account.reset_attempts + 1;
             let message = error.to_string();
             tracing::warn!(account = account.id.0, failures, error = %message, "password reset failed");
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 let give_up = failures >= MAX_RESET_ATTEMPTS;
                 let next = now + backoff(failures);
                 let updated = diesel::update(
@@ -276,7 +273,7 @@ pub fn retry_reset(
     now: NaiveDateTime,
     client: Option<&str>,
 ) -> Result<bool, LendingError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let updated = diesel::update(
             accounts::table
                 .filter(accounts::id.eq(account.id.0))
@@ -319,9 +316,9 @@ pub fn set_real_password(
     now: NaiveDateTime,
     client: Option<&str>,
 ) -> Result<bool, LendingError> {
-    // Sealed first: the transaction's first statement must be its write (see `perform_reset`).
+    // Sealed first, so the write lock is held only for the writes.
     let sealed = vault.encrypt(conn, password, secret_slot(account.id))?;
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let updated = diesel::update(
             accounts::table
                 .filter(accounts::id.eq(account.id.0))

@@ -139,7 +139,7 @@ impl AccessRequest {
         new: &NewRequest,
         now: NaiveDateTime,
     ) -> QueryResult<(AccessRequest, bool)> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             // A pending request past its time no longer counts (and no longer blocks a new one).
             diesel::update(
                 access_requests::table

@@ -345,7 +345,7 @@ impl Account {
         password: &str,
         now: NaiveDateTime,
     ) -> Result<Account, AccountError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             let id: i64 = diesel::insert_into(accounts::table)
                 .values((
                     accounts::organization_id.eq(organization.0),
@@ -385,7 +385,7 @@ impl Account {
         new_password: Option<&str>,
         now: NaiveDateTime,
     ) -> Result<(), AccountError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             diesel::update(accounts::table.find(account.id.0))
                 .set((
                     accounts::username.eq(input.username.as_str()),

@@ -48,7 +48,7 @@ impl DataKeyRow {
         wrapped_key: &[u8],
         now: NaiveDateTime,
     ) -> QueryResult<i64> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             diesel::update(data_keys::table)
                 .set(data_keys::active.eq(false))
                 .execute(conn)?;

@@ -92,7 +92,7 @@ impl Installation {
         now: NaiveDateTime,
         client_addr: Option<&str>,
     ) -> Result<(Organization, User), SetupError> {
-        conn.transaction(|conn| {
+        crate::db::transaction(conn, |conn| {
             if Installation::is_set_up(conn)? {
                 return Err(SetupError::AlreadySetUp);
             }

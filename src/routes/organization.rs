@@ -56,7 +56,7 @@ pub async fn post(
     state
         .db
         .run(move |conn| {
-            diesel::Connection::transaction(conn, |conn| {
+            crate::db::transaction(conn, |conn| {
                 Organization::set_allow_force_checkin(conn, id, allow)?;
                 AuditEvent::record(
                     conn,

@@ -130,7 +130,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .unwrap();
         Target::allow(&mut conn, target.id, user.id).unwrap();
         let mut ids = Vec::with_capacity(total);
-        conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        keyholder::db::transaction::<_, diesel::result::Error, _>(&mut conn, |conn| {
             for i in 0..total {
                 let account = Account::create(
                     conn,
@@ -167,7 +167,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || {
             let mut conn = url.connect().unwrap();
             let now = chrono::Utc::now().naive_utc();
-            conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            keyholder::db::transaction::<_, diesel::result::Error, _>(&mut conn, |conn| {
                 for i in 0..n {
                     Target::insert(
                         conn,

@@ -180,7 +180,7 @@ pub fn seed(url: &DatabaseUrl, vault: &Vault, scale: Scale) -> anyhow::Result<Se
     )?;
 
     let mut people: Vec<UserId> = vec![owner.id];
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    keyholder::db::transaction::<_, anyhow::Error, _>(&mut conn, |conn| {
         for i in 1..scale.people {
             let user = User::insert(
                 conn,
@@ -205,7 +205,7 @@ pub fn seed(url: &DatabaseUrl, vault: &Vault, scale: Scale) -> anyhow::Result<Se
     step(&format!("{} people", people.len()), started);
 
     let mut apps: Vec<(TargetId, bool)> = Vec::with_capacity(scale.apps);
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    keyholder::db::transaction::<_, anyhow::Error, _>(&mut conn, |conn| {
         for i in 0..scale.apps {
             let system = SYSTEMS[i % SYSTEMS.len()];
             let exclusive = i % 2 == 0;
@@ -259,7 +259,7 @@ pub fn seed(url: &DatabaseUrl, vault: &Vault, scale: Scale) -> anyhow::Result<Se
     // Ten accounts per app: five shared, five personal (the fifth Unmanaged).
     let mut shared: Vec<(AccountId, TargetId, bool)> = Vec::new();
     let mut personal = 0usize;
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    keyholder::db::transaction::<_, anyhow::Error, _>(&mut conn, |conn| {
         for (i, (target, exclusive)) in apps.iter().enumerate() {
             for k in 0..10 {
                 let owner = (k >= 5).then(|| people[(i * 5 + k - 5) % people.len()]);
@@ -297,7 +297,7 @@ pub fn seed(url: &DatabaseUrl, vault: &Vault, scale: Scale) -> anyhow::Result<Se
     );
 
     let members = &people[ADMINS + 1..];
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    keyholder::db::transaction::<_, anyhow::Error, _>(&mut conn, |conn| {
         for n in 0..scale.checkouts {
             let (account, target, exclusive) = shared[n % shared.len()];
             let user = members[(n * 31) % members.len()];
@@ -340,7 +340,7 @@ pub fn seed(url: &DatabaseUrl, vault: &Vault, scale: Scale) -> anyhow::Result<Se
         "user.login",
         "account.update",
     ];
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    keyholder::db::transaction::<_, anyhow::Error, _>(&mut conn, |conn| {
         for n in 0..scale.audit {
             let (account, target, _) = shared[(n * 13) % shared.len()];
             let action = ACTIONS[n % ACTIONS.len()];
@@ -371,7 +371,7 @@ pub fn seed(url: &DatabaseUrl, vault: &Vault, scale: Scale) -> anyhow::Result<Se
     // Each person: most notifications read, the newest few unread.
     let per_person = scale.notifications.div_ceil(people.len());
     let unread = per_person.min(5);
-    conn.transaction::<_, anyhow::Error, _>(|conn| {
+    keyholder::db::transaction::<_, anyhow::Error, _>(&mut conn, |conn| {
         let mut sent = 0;
         for (p, user) in people.iter().enumerate() {
             for n in 0..per_person {

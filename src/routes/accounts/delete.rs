@@ -50,7 +50,7 @@ pub async fn delete_post(
     state
         .db
         .run(move |conn| {
-            diesel::Connection::transaction(conn, |conn| {
+            crate::db::transaction(conn, |conn| {
                 Account::delete(conn, id)?;
                 AuditEvent::record(
                     conn,

@@ -78,7 +78,7 @@ pub async fn edit_post(
     let saved = state
         .db
         .run(move |conn| {
-            let result = diesel::Connection::transaction(conn, |conn| {
+            let result = crate::db::transaction(conn, |conn| {
                 Account::update(
                     conn,
                     &vault,

@@ -112,7 +112,7 @@ pub async fn new_post(
     let created = state
         .db
         .run(move |conn| {
-            let result = diesel::Connection::transaction(conn, |conn| {
+            let result = crate::db::transaction(conn, |conn| {
                 let account = Account::create(
                     conn,
                     &vault,

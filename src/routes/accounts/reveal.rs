@@ -67,7 +67,7 @@ pub async fn reveal(
             if let Err(reason) = may_reveal(&user, &for_db, &context) {
                 return Err(AppError::forbidden(reason));
             }
-            diesel::Connection::transaction(conn, |conn| {
+            crate::db::transaction(conn, |conn| {
                 AuditEvent::record(
                     conn,
                     NewAuditEvent {

@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use diesel::Connection;
 
 use super::load_target;
 use crate::domain::{EmailAddress, UserId};
@@ -93,7 +92,7 @@ pub async fn add_person(
     let outcome = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 let person = User::with_password_hash(conn, &email)?
                     .map(|(user, _)| user)
                     .filter(|user| user.organization_id == organization);
@@ -166,7 +165,7 @@ pub async fn remove_person(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 let person = User::find_in_organization(conn, organization, UserId(user_id))?;
                 if let Some(person) = person
                     && Target::disallow(conn, id, person.id)?

@@ -268,7 +268,7 @@ pub async fn add_policy_admin(
                     "Only enabled admins and owners can be named in a policy. Make the person an admin under Users first.",
                 ));
             }
-            diesel::Connection::transaction(conn, |conn| {
+            crate::db::transaction(conn, |conn| {
                 if Target::add_policy_admin(conn, target_id, admin.id)? {
                     AuditEvent::record(
                         conn,
@@ -334,7 +334,7 @@ pub async fn remove_policy_admin(
             let name = User::find_in_organization(conn, organization, UserId(user_id))?
                 .map(|u| u.name)
                 .unwrap_or_default();
-            diesel::Connection::transaction(conn, |conn| {
+            crate::db::transaction(conn, |conn| {
                 let removed = Target::remove_policy_admin(conn, id, UserId(user_id))?;
                 if removed {
                     AuditEvent::record(

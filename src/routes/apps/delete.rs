@@ -1,7 +1,6 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use diesel::Connection;
 
 use super::load_target;
 use crate::errors::AppError;
@@ -70,7 +69,7 @@ pub async fn delete_post(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 let accounts = Account::credentials_of(conn, id, "", 1, 1)?.total;
                 Target::delete(conn, id)?;
                 AuditEvent::record(

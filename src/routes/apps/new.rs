@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::{Either, HttpResponse};
 use askama::Template;
 use askama_web::WebTemplate;
-use diesel::Connection;
 
 use super::{ConnectorOption, TargetForm, connector_options};
 use crate::errors::AppError;
@@ -57,7 +56,7 @@ pub async fn new_post(
     let created = state
         .db
         .run(move |conn| {
-            let result = conn.transaction(|conn| {
+            let result = crate::db::transaction(conn, |conn| {
                 let target = Target::insert(conn, &vault, organization, &input, now)?;
                 AuditEvent::record(
                     conn,

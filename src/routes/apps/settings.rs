@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use diesel::Connection;
 
 use super::{ConnectorOption, TargetForm, connector_options, load_target};
 use crate::errors::AppError;
@@ -94,7 +93,7 @@ pub async fn settings_post(
     let saved = state
         .db
         .run(move |conn| {
-            let result = conn.transaction(|conn| {
+            let result = crate::db::transaction(conn, |conn| {
                 Target::update(conn, &vault, target_id, &input, now)?;
                 let after = Target::find_in_organization(conn, organization, target_id)?
                     .map(|t| TargetForm::from_target(&t));

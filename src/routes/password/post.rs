@@ -1,6 +1,5 @@
 use actix_web::http::StatusCode;
 use actix_web::{Either, HttpResponse};
-use diesel::Connection;
 
 use super::PasswordPage;
 use crate::domain::NewPassword;
@@ -57,7 +56,7 @@ pub async fn post(
     state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 User::set_password_hash(conn, id, &hash, now)?;
                 // Every session of this person ends; the current one continues under a new id.
                 SessionRow::delete_for_user(conn, id, None)?;

@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-use diesel::Connection;
 
 use super::{UserForm, assignable_roles, change_refused};
 use crate::domain::{PersonName, Role, UserId};
@@ -110,7 +109,7 @@ pub async fn edit_post(
     let outcome = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 if before.1 == Role::Owner
                     && role != Role::Owner
                     && User::count_active_owners(conn, organization)? <= 1

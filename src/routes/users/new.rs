@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::{Either, HttpResponse};
 use askama::Template;
 use askama_web::WebTemplate;
-use diesel::Connection;
 
 use super::{UserForm, assignable_roles};
 use crate::domain::{EmailAddress, NewPassword, PersonName, Role};
@@ -83,7 +82,7 @@ pub async fn new_post(
     let created = state
         .db
         .run(move |conn| {
-            let result = conn.transaction(|conn| {
+            let result = crate::db::transaction(conn, |conn| {
                 let user = User::insert(
                     conn,
                     NewUser {

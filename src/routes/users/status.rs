@@ -1,5 +1,4 @@
 use actix_web::{HttpResponse, web};
-use diesel::Connection;
 
 use super::change_refused;
 use super::edit::load_person;
@@ -46,7 +45,7 @@ async fn set_disabled(
     let outcome = state
         .db
         .run(move |conn| {
-            conn.transaction(|conn| {
+            crate::db::transaction(conn, |conn| {
                 if disabled
                     && person_role == Role::Owner
                     && User::count_active_owners(conn, organization)? <= 1
