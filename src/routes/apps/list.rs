@@ -30,7 +30,8 @@ pub struct AppsPage {
     query: String,
     descending: bool,
     page: Page<TargetSummary>,
-    apps_in_organization: i64,
+    /// Whether the organization has any app (else the page explains what an app is).
+    has_apps: bool,
 }
 
 pub async fn list(
@@ -44,7 +45,7 @@ pub async fn list(
     let page_number = page_number(page.as_deref());
     let organization = viewer.user.organization_id;
     let lookup = term.clone();
-    let (page, apps_in_organization) = state
+    let (page, has_apps) = state
         .db
         .run(move |conn| {
             let page = Target::search(
@@ -59,12 +60,9 @@ pub async fn list(
                 page_number,
                 PER_PAGE,
             )?;
-            let all = if lookup.is_empty() {
-                page.total
-            } else {
-                Target::count(conn, organization)?
-            };
-            Ok::<_, AppError>((page, all))
+            // A search that finds nothing still needs to know whether there is any app.
+            let any = page.total > 0 || (!lookup.is_empty() && Target::any_in(conn, organization)?);
+            Ok::<_, AppError>((page, any))
         })
         .await?;
     Ok(AppsPage {
@@ -73,6 +71,6 @@ pub async fn list(
         query: term,
         descending,
         page,
-        apps_in_organization,
+        has_apps,
     })
 }
