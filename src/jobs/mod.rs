@@ -12,7 +12,7 @@ mod send_email;
 mod sweep;
 
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -242,28 +242,158 @@ impl apalis_core::backend::ext::poll_strategy::PollStrategy for PollEvery {
 
 /// The running workers; `stop` ends them after the web server has stopped.
 pub struct Workers {
-    context: MonitorContext,
-    handle: tokio::task::JoinHandle<Result<(), MonitorError>>,
+    sweep: MonitorContext,
+    sweep_handle: tokio::task::JoinHandle<Result<(), MonitorError>>,
+    jobs: Arc<JobWorker>,
+    jobs_handle: tokio::task::JoinHandle<()>,
     state: Arc<AppState>,
-    name: String,
 }
 
 impl Workers {
     pub async fn stop(self) {
-        if let Err(error) = self.context.shutdown() {
-            tracing::warn!(error = %error, "stopping the job workers");
+        self.jobs.stop();
+        if let Err(error) = self.sweep.shutdown() {
+            tracing::warn!(error = %error, "stopping the sweep");
         }
-        match self.handle.await {
+        if let Err(error) = self.jobs_handle.await {
+            tracing::warn!(error = %error, "job worker task failed");
+        }
+        match self.sweep_handle.await {
             Ok(Ok(())) => {}
-            Ok(Err(error)) => tracing::warn!(error = %error, "job workers stopped with an error"),
-            Err(error) => tracing::warn!(error = %error, "job workers task failed"),
+            Ok(Err(error)) => tracing::warn!(error = %error, "the sweep stopped with an error"),
+            Err(error) => tracing::warn!(error = %error, "sweep task failed"),
         }
-        match hand_back(&self.state, self.name).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(jobs = n, "handed back jobs the worker held at its stop"),
-            Err(error) => tracing::warn!(error = %error, "handing back the worker's jobs"),
+        let names = self
+            .jobs
+            .names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        for name in names {
+            match hand_back(&self.state, name).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(jobs = n, "handed back jobs the worker held at its stop"),
+                Err(error) => tracing::warn!(error = %error, "handing back the worker's jobs"),
+            }
         }
     }
+}
+
+/// The job worker's supervisor state, shared with `Workers::stop`.
+struct JobWorker {
+    /// The running monitor's context, and whether the instance is stopping: under one lock, so
+    /// a stop never misses a run that is just starting.
+    run: Mutex<(Option<MonitorContext>, bool)>,
+    /// Wakes the supervisor from its wait before a restart.
+    stopped: tokio::sync::Notify,
+    /// Every name the worker ran under (a restarted worker takes a new one).
+    names: Mutex<Vec<String>>,
+}
+
+impl JobWorker {
+    fn stop(&self) {
+        let mut run = self.run.lock().unwrap_or_else(PoisonError::into_inner);
+        run.1 = true;
+        if let Some(context) = &run.0
+            && let Err(error) = context.shutdown()
+        {
+            tracing::warn!(error = %error, "stopping the job worker");
+        }
+        self.stopped.notify_one();
+    }
+}
+
+/// The wait before the job worker's first restart; it doubles with each failure in a row, up to
+/// [`RESTART_WAIT_MAX`], and starts again from here once a run has lasted a minute.
+const RESTART_WAIT: Duration = Duration::from_secs(1);
+const RESTART_WAIT_MAX: Duration = Duration::from_secs(30);
+
+/// Runs the job worker until the instance stops. apalis ends a worker on any error of its
+/// backend (PostgreSQL briefly unreachable, the jobs file locked past the busy timeout), and
+/// its monitor restarts a worker at once or never; this one restarts it after a wait that grows
+/// while the failures go on, so an outage neither stops the jobs for good nor spins. Meanwhile
+/// the sweep handles what falls due.
+async fn supervise(
+    worker: Arc<JobWorker>,
+    state: Arc<AppState>,
+    base_name: String,
+    poll: Duration,
+) {
+    let mut wait = RESTART_WAIT;
+    for run_number in 0usize.. {
+        // Each run has a name of its own: jobs a failed run still held are taken back by
+        // apalis once that name's heartbeat stops, instead of staying locked by a live name.
+        let name = if run_number == 0 {
+            base_name.clone()
+        } else {
+            format!("{base_name}-restart-{run_number}")
+        };
+        let monitor = job_monitor(&state, name.clone(), poll);
+        {
+            let mut run = worker.run.lock().unwrap_or_else(PoisonError::into_inner);
+            if run.1 {
+                return;
+            }
+            run.0 = Some(monitor.context());
+            worker
+                .names
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(name.clone());
+        }
+        let started = tokio::time::Instant::now();
+        let result = monitor.run().await;
+        let stopping = {
+            let mut run = worker.run.lock().unwrap_or_else(PoisonError::into_inner);
+            run.0 = None;
+            run.1
+        };
+        match result {
+            Ok(()) if stopping => return,
+            Ok(()) => tracing::warn!(worker = %name, "the job worker stopped by itself"),
+            Err(error) if stopping => {
+                tracing::warn!(worker = %name, error = %error, "the job worker stopped with an error");
+                return;
+            }
+            Err(error) => tracing::warn!(worker = %name, error = %error, "the job worker failed"),
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            wait = RESTART_WAIT;
+        }
+        tracing::warn!(
+            wait_ms = wait.as_millis() as u64,
+            "restarting the job worker after a wait; the sweep handles what falls due meanwhile"
+        );
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = worker.stopped.notified() => return,
+        }
+        wait = (wait * 2).min(RESTART_WAIT_MAX);
+    }
+}
+
+/// One run of the job worker, under its own monitor.
+fn job_monitor(state: &Arc<AppState>, name: String, poll: Duration) -> Monitor {
+    let concurrency = 4;
+    let worker_state = state.clone();
+    let monitor = Monitor::new();
+    let monitor = match state.jobs.storage.clone() {
+        Storage::Sqlite(storage) => monitor.register(move |_restarts| {
+            WorkerBuilder::new(name.clone())
+                .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
+                .data(worker_state.clone())
+                .concurrency(concurrency)
+                .build(run_job)
+        }),
+        Storage::Postgres(storage) => monitor.register(move |_restarts| {
+            WorkerBuilder::new(name.clone())
+                .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
+                .data(worker_state.clone())
+                .concurrency(concurrency)
+                .build(run_job)
+        }),
+    };
+    monitor.shutdown_timeout(Duration::from_secs(20))
 }
 
 /// Puts back in the queue whatever the stopped worker still holds. apalis hands back the jobs
@@ -318,30 +448,16 @@ pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
     let sweep_every = state.config.sweep_interval.as_secs().clamp(1, 59);
     let schedule = cron::Schedule::from_str(&format!("*/{sweep_every} * * * * *"))
         .context("the sweep schedule")?;
-    let concurrency = 4;
-    let name = worker_name();
-    let held_by = name.clone();
-    tracing::info!(worker = %name, "job worker starting");
-    let monitor = Monitor::new();
-    let worker_state = state.clone();
-    let monitor = match state.jobs.storage.clone() {
-        Storage::Sqlite(storage) => monitor.register(move |_restarts| {
-            WorkerBuilder::new(name.clone())
-                .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
-                .data(worker_state.clone())
-                .concurrency(concurrency)
-                .build(run_job)
-        }),
-        Storage::Postgres(storage) => monitor.register(move |_restarts| {
-            WorkerBuilder::new(name.clone())
-                .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
-                .data(worker_state.clone())
-                .concurrency(concurrency)
-                .build(run_job)
-        }),
-    };
+    let base_name = worker_name();
+    tracing::info!(worker = %base_name, "job worker starting");
+    let jobs = Arc::new(JobWorker {
+        run: Mutex::new((None, false)),
+        stopped: tokio::sync::Notify::new(),
+        names: Mutex::new(Vec::new()),
+    });
+    let jobs_handle = tokio::spawn(supervise(jobs.clone(), state.clone(), base_name, poll));
     let sweep_state = state.clone();
-    let monitor = monitor
+    let sweep = Monitor::new()
         .register(move |_restarts| {
             WorkerBuilder::new("keyholder-sweep")
                 .backend(CronScheduler::new(schedule.clone()))
@@ -349,13 +465,14 @@ pub fn start(state: Arc<AppState>) -> anyhow::Result<Workers> {
                 .build(run_sweep)
         })
         .shutdown_timeout(Duration::from_secs(20));
-    let context = monitor.context();
-    let handle = tokio::spawn(monitor.run());
+    let context = sweep.context();
+    let sweep_handle = tokio::spawn(sweep.run());
     Ok(Workers {
-        context,
-        handle,
+        sweep: context,
+        sweep_handle,
+        jobs,
+        jobs_handle,
         state,
-        name: held_by,
     })
 }
 

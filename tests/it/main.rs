@@ -12,6 +12,7 @@ mod checkout;
 mod cli;
 mod e2e;
 mod forms;
+mod jobs;
 mod requests;
 mod scale;
 mod setup;
