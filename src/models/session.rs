@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use crate::db::DbConnection;
 use crate::domain::UserId;
-use crate::schema::sessions;
+use crate::models::User;
+use crate::schema::{sessions, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
@@ -22,6 +23,19 @@ impl SessionRow {
         sessions::table
             .find(id_hash)
             .select(SessionRow::as_select())
+            .first(conn)
+            .optional()
+    }
+
+    /// The session and, in the same statement, the person signed in with it (if any).
+    pub fn find_with_user(
+        conn: &mut DbConnection,
+        id_hash: &str,
+    ) -> QueryResult<Option<(SessionRow, Option<User>)>> {
+        sessions::table
+            .left_join(users::table.on(users::id.nullable().eq(sessions::user_id)))
+            .filter(sessions::id.eq(id_hash))
+            .select((SessionRow::as_select(), Option::<User>::as_select()))
             .first(conn)
             .optional()
     }

@@ -8,7 +8,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::Layout;
-use super::session_store::USER_ID_KEY;
+use super::session_store::{LoadedViewer, USER_ID_KEY, VIEWER_KEY};
 use crate::domain::UserId;
 use crate::errors::AppError;
 use crate::models::{Notification, User};
@@ -116,6 +116,18 @@ impl FromRequest for Viewer {
             let Some(user_id) = user_id else {
                 return Err(AppError::SignInRequired { next });
             };
+            // Read with the session, in the same trip to the database (see the session store).
+            if let Ok(Some(loaded)) = session.get::<LoadedViewer>(VIEWER_KEY)
+                && loaded.user_id() == user_id
+            {
+                let unread = loaded.unread;
+                return Ok(Viewer {
+                    user: loaded.into_user(),
+                    session,
+                    client,
+                    unread,
+                });
+            }
             let found = state
                 .db
                 .run(move |conn| {

@@ -12,14 +12,66 @@ use std::time::Duration;
 use actix_session::storage::{LoadError, SaveError, SessionKey, SessionStore, UpdateError};
 use actix_web::cookie::time::Duration as CookieDuration;
 use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::SharedClock;
 use crate::db::Database;
+use crate::domain::{OrganizationId, Role, UserId};
 use crate::models::session::SessionRow;
+use crate::models::{Notification, User};
 use crate::security::tokens::{hash_token, random_token};
 
 /// Where the signed-in person's id lives in the session state.
 pub const USER_ID_KEY: &str = "user_id";
+
+/// Where `load` leaves the signed-in person and their unread count, read with the session, for
+/// the [`Viewer`](crate::web::Viewer) extractor. Never stored: `save` and `update` drop it.
+pub const VIEWER_KEY: &str = "__viewer";
+
+/// The signed-in person as `load` read them (an enabled account), with their unread count.
+#[derive(Serialize, Deserialize)]
+pub struct LoadedViewer {
+    id: i64,
+    organization_id: i64,
+    email: String,
+    name: String,
+    role: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    pub unread: i64,
+}
+
+impl LoadedViewer {
+    fn new(user: User, unread: i64) -> Self {
+        Self {
+            id: user.id.0,
+            organization_id: user.organization_id.0,
+            email: user.email,
+            name: user.name,
+            role: user.role.as_str().to_string(),
+            created_at: user.created_at,
+            updated_at: user.updated_at,
+            unread,
+        }
+    }
+
+    pub fn user_id(&self) -> i64 {
+        self.id
+    }
+
+    pub fn into_user(self) -> User {
+        User {
+            id: UserId(self.id),
+            organization_id: OrganizationId(self.organization_id),
+            email: self.email,
+            name: self.name,
+            role: Role::from(self.role),
+            disabled: false,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
 
 /// The idle deadline is written again only once it has moved this much, to spare the
 /// database a write per request.
@@ -80,16 +132,25 @@ impl SessionStore for DatabaseSessionStore {
             chrono::Duration::from_std(self.idle_timeout).unwrap_or(chrono::Duration::minutes(30));
         let granularity =
             chrono::Duration::from_std(EXTEND_GRANULARITY).unwrap_or(chrono::Duration::zero());
+        // The signed-in person and their unread count come in the same trip (the session and
+        // the person in one statement): every signed-in page needs them.
         let row = self
             .db
             .run(move |conn| {
-                let row = SessionRow::find(conn, &id)?;
+                let row = SessionRow::find_with_user(conn, &id)?;
                 match row {
-                    Some(row) if row.expires_at > now && row.created_at >= oldest => {
+                    Some((row, user)) if row.expires_at > now && row.created_at >= oldest => {
                         if row.expires_at < now + idle - granularity {
                             SessionRow::extend(conn, &id, now + idle, now + idle - granularity)?;
                         }
-                        Ok(Some(row))
+                        let viewer = match user {
+                            Some(user) if !user.disabled => {
+                                let unread = Notification::unread_count(conn, user.id)?;
+                                Some(LoadedViewer::new(user, unread))
+                            }
+                            _ => None,
+                        };
+                        Ok(Some((row, viewer)))
                     }
                     Some(_) => {
                         SessionRow::delete(conn, &id)?;
@@ -100,15 +161,24 @@ impl SessionStore for DatabaseSessionStore {
             })
             .await
             .map_err(|e: anyhow::Error| LoadError::Other(e))?;
-        match row {
-            None => Ok(None),
-            Some(row) => serde_json::from_str(&row.state)
-                .map(Some)
-                .map_err(|e| LoadError::Deserialization(e.into())),
+        let Some((row, viewer)) = row else {
+            return Ok(None);
+        };
+        let mut state: State = serde_json::from_str(&row.state)
+            .map_err(|e: serde_json::Error| LoadError::Deserialization(e.into()))?;
+        state.remove(VIEWER_KEY);
+        if let Some(viewer) = viewer
+            && user_id_of(&state) == Some(viewer.id)
+        {
+            let json =
+                serde_json::to_string(&viewer).map_err(|e| LoadError::Deserialization(e.into()))?;
+            state.insert(VIEWER_KEY.to_string(), json);
         }
+        Ok(Some(state))
     }
 
-    async fn save(&self, state: State, ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
+    async fn save(&self, mut state: State, ttl: &CookieDuration) -> Result<SessionKey, SaveError> {
+        state.remove(VIEWER_KEY);
         let body = serde_json::to_string(&state).map_err(|e| SaveError::Serialization(e.into()))?;
         let key = random_token(32);
         let id = hash_token(&key);
@@ -128,9 +198,10 @@ impl SessionStore for DatabaseSessionStore {
     async fn update(
         &self,
         session_key: SessionKey,
-        state: State,
+        mut state: State,
         ttl: &CookieDuration,
     ) -> Result<SessionKey, UpdateError> {
+        state.remove(VIEWER_KEY);
         let body =
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let id = hash_token(session_key.as_ref());

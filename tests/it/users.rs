@@ -161,6 +161,24 @@ async fn disabling_a_user_signs_them_out_at_once(engine: Engine) {
         .get(&format!("/users/{member_id}"))
         .await
         .assert_contains("is disabled and was signed out everywhere");
+    // The signed-in person read with the session is never stored with it, not even by a
+    // request that changed the session (the flash message above).
+    #[derive(diesel::QueryableByName)]
+    struct State {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        state: String,
+    }
+    let states: Vec<State> = diesel::RunQueryDsl::load(
+        diesel::sql_query("SELECT state FROM sessions"),
+        &mut app.db(),
+    )
+    .unwrap();
+    assert!(!states.is_empty());
+    assert!(
+        states.iter().all(|s| !s.state.contains("__viewer")),
+        "{:?}",
+        states.iter().map(|s| &s.state).collect::<Vec<_>>()
+    );
 
     // The very next request of the member is signed out.
     member.get("/").await.assert_redirects_to("/login");
