@@ -2,10 +2,11 @@
 //! to the person who stored them. The secret is always encrypted, bound to its row.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 use zeroize::Zeroizing;
 
-use super::{Page, is_unique_violation, like_pattern, lower};
+use super::{Page, is_unique_violation, like_pattern, lower, page_with_total};
 use crate::db::DbConnection;
 use crate::db::sql::in_ids;
 use crate::domain::{AccountId, AccountNotes, AccountUsername, OrganizationId, TargetId, UserId};
@@ -184,19 +185,29 @@ impl Account {
                 )
                 .filter(accounts::owner_user_id.is_null())
         };
-        let total: i64 = usable().count().get_result(conn)?;
         // The page is chosen on narrow rows (ids and sort keys), then its rows are loaded.
-        let ids: Vec<i64> = usable()
-            .inner_join(targets::table)
-            .order((
-                targets::name_key.asc(),
-                lower(accounts::username).asc(),
-                accounts::id.asc(),
-            ))
-            .limit(per_page)
-            .offset(Page::<Account>::offset(page, per_page))
-            .select(accounts::id)
-            .load(conn)?;
+        let page_of = || {
+            usable()
+                .inner_join(targets::table)
+                .order((
+                    targets::name_key.asc(),
+                    lower(accounts::username).asc(),
+                    accounts::id.asc(),
+                ))
+                .limit(per_page)
+                .offset(Page::<Account>::offset(page, per_page))
+        };
+        let (ids, total) = page_with_total(
+            conn,
+            page,
+            |conn| {
+                page_of()
+                    .select((accounts::id, count_star().over()))
+                    .load(conn)
+            },
+            |conn| page_of().select(accounts::id).load(conn),
+            |conn| usable().count().get_result(conn),
+        )?;
         Ok(Page {
             items: Self::with_app_names(conn, &ids)?,
             total,
@@ -243,18 +254,30 @@ impl Account {
         per_page: i64,
     ) -> QueryResult<Page<(Account, String)>> {
         use crate::schema::targets;
-        let total: i64 = accounts::table
-            .filter(accounts::owner_user_id.eq(user.0))
-            .count()
-            .get_result(conn)?;
-        let ids: Vec<i64> = accounts::table
-            .inner_join(targets::table)
-            .filter(accounts::owner_user_id.eq(user.0))
-            .order((targets::name_key.asc(), accounts::id.asc()))
-            .limit(per_page)
-            .offset(Page::<Account>::offset(page, per_page))
-            .select(accounts::id)
-            .load(conn)?;
+        let page_of = || {
+            accounts::table
+                .inner_join(targets::table)
+                .filter(accounts::owner_user_id.eq(user.0))
+                .order((targets::name_key.asc(), accounts::id.asc()))
+                .limit(per_page)
+                .offset(Page::<Account>::offset(page, per_page))
+        };
+        let (ids, total) = page_with_total(
+            conn,
+            page,
+            |conn| {
+                page_of()
+                    .select((accounts::id, count_star().over()))
+                    .load(conn)
+            },
+            |conn| page_of().select(accounts::id).load(conn),
+            |conn| {
+                accounts::table
+                    .filter(accounts::owner_user_id.eq(user.0))
+                    .count()
+                    .get_result(conn)
+            },
+        )?;
         Ok(Page {
             items: Self::with_app_names(conn, &ids)?,
             total,

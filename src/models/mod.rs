@@ -74,3 +74,29 @@ impl<T> Page<T> {
         (page.max(1) - 1) * per_page
     }
 }
+
+/// The rows of a page of a short list (one person's notifications, accounts, credentials) and
+/// the list's total. On PostgreSQL in one statement, `with_total` selecting `count(*) OVER ()`
+/// beside each row: a round trip fewer, at no cost there. On SQLite, in process, `rows` and
+/// `count` apart: the window would make it sort every row instead of keeping only the page's
+/// (twice the time for a person with a thousand accounts). Past the last page, where no row
+/// carries the total, it is counted on its own.
+pub(crate) fn page_with_total<T>(
+    conn: &mut crate::db::DbConnection,
+    page: i64,
+    with_total: impl FnOnce(&mut crate::db::DbConnection) -> diesel::QueryResult<Vec<(T, i64)>>,
+    rows: impl FnOnce(&mut crate::db::DbConnection) -> diesel::QueryResult<Vec<T>>,
+    count: impl FnOnce(&mut crate::db::DbConnection) -> diesel::QueryResult<i64>,
+) -> diesel::QueryResult<(Vec<T>, i64)> {
+    if matches!(conn, crate::db::DbConnection::Sqlite(_)) {
+        let total = count(conn)?;
+        return Ok((rows(conn)?, total));
+    }
+    let found = with_total(conn)?;
+    let total = match found.first() {
+        Some((_, total)) => *total,
+        None if page > 1 => count(conn)?,
+        None => 0,
+    };
+    Ok((found.into_iter().map(|(row, _)| row).collect(), total))
+}

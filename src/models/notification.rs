@@ -1,9 +1,10 @@
 //! The dashboard notification inbox.
 
 use chrono::NaiveDateTime;
+use diesel::dsl::count_star;
 use diesel::prelude::*;
 
-use super::Page;
+use super::{Page, page_with_total};
 use crate::db::DbConnection;
 use crate::domain::{OrganizationId, Role, UserId};
 use crate::schema::{notifications, users};
@@ -76,20 +77,32 @@ impl Notification {
         page: i64,
         per_page: i64,
     ) -> QueryResult<Page<Notification>> {
-        let total = notifications::table
-            .filter(notifications::user_id.eq(user.0))
-            .count()
-            .get_result(conn)?;
-        let items = notifications::table
-            .filter(notifications::user_id.eq(user.0))
-            .order((
-                notifications::read_at.is_not_null(),
-                notifications::id.desc(),
-            ))
-            .limit(per_page)
-            .offset(Page::<Notification>::offset(page, per_page))
-            .select(Notification::as_select())
-            .load(conn)?;
+        let page_of = || {
+            notifications::table
+                .filter(notifications::user_id.eq(user.0))
+                .order((
+                    notifications::read_at.is_not_null(),
+                    notifications::id.desc(),
+                ))
+                .limit(per_page)
+                .offset(Page::<Notification>::offset(page, per_page))
+        };
+        let (items, total) = page_with_total(
+            conn,
+            page,
+            |conn| {
+                page_of()
+                    .select((Notification::as_select(), count_star().over()))
+                    .load(conn)
+            },
+            |conn| page_of().select(Notification::as_select()).load(conn),
+            |conn| {
+                notifications::table
+                    .filter(notifications::user_id.eq(user.0))
+                    .count()
+                    .get_result(conn)
+            },
+        )?;
         Ok(Page {
             items,
             total,

@@ -642,6 +642,11 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
     both.assert_contains("Own app 11");
     both.assert_contains("href=\"/?mine=2\""); // back to the first page of shared accounts
     both.assert_contains("href=\"/?shared=2\""); // back to the first page of credentials
+    // Past the last page, the lists still say how many there are.
+    let past = member.get("/?shared=9&mine=9").await;
+    past.assert_contains("23 accounts, on 2 pages: this page is past the last.");
+    past.assert_contains("12 credentials, on 2 pages: this page is past the last.");
+    assert!(!past.body.contains("You have not stored any login yet"));
 
     // A held account is listed under My check-outs whatever page the shared list is on.
     member
