@@ -80,9 +80,23 @@ pub fn connector_slot(id: TargetId) -> SecretSlot {
     SecretSlot::new("targets", id.0, "connector_secret")
 }
 
+/// What a row of Manage Apps shows of an app: only these columns are read (an app's row also
+/// carries its password policy, connector settings and sealed connector secret).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = targets)]
+pub struct TargetListItem {
+    #[diesel(deserialize_as = i64)]
+    pub id: TargetId,
+    pub name: String,
+    pub address: String,
+    pub description: String,
+    #[diesel(deserialize_as = String)]
+    pub checkout_type: CheckoutType,
+}
+
 /// One row of Manage Apps.
 pub struct TargetSummary {
-    pub target: Target,
+    pub target: TargetListItem,
     pub accounts: i64,
     pub unmanaged: i64,
 }
@@ -252,10 +266,10 @@ impl Target {
                 let total: i64 = targets::table.filter($filter).count().get_result(conn)?;
                 let query = targets::table
                     .filter($filter)
-                    .select(Target::as_select())
+                    .select(TargetListItem::as_select())
                     .limit(per_page)
                     .offset(Page::<Target>::offset(page, per_page));
-                let items: Vec<Target> = match sort {
+                let items: Vec<TargetListItem> = match sort {
                     SortOrder::NameAscending => query.order($key.asc()).load(conn)?,
                     SortOrder::NameDescending => query.order($key.desc()).load(conn)?,
                 };
@@ -286,9 +300,9 @@ impl Target {
                 .take(usize::try_from(per_page).unwrap_or(0))
                 .map(|(_, id)| *id)
                 .collect();
-            let mut items: Vec<Target> = targets::table
+            let mut items: Vec<TargetListItem> = targets::table
                 .filter(in_ids(targets::id, &shown))
-                .select(Target::as_select())
+                .select(TargetListItem::as_select())
                 .load(conn)?;
             items.sort_by_key(|t| shown.iter().position(|id| *id == t.id.0));
             (keys.len() as i64, items)
