@@ -68,6 +68,34 @@ pub enum ResetOutcome {
     OutOfSync,
 }
 
+/// The one write that makes a sealed password current and the account Available again, with no
+/// reset pending: after a verified reset, and when an admin enters the real password.
+#[derive(AsChangeset)]
+#[diesel(table_name = accounts, treat_none_as_null = true)]
+struct MadeCurrent {
+    secret: Vec<u8>,
+    pending_secret: Option<Vec<u8>>,
+    state: &'static str,
+    reset_attempts: i32,
+    reset_error: Option<String>,
+    next_reset_at: Option<NaiveDateTime>,
+    updated_at: NaiveDateTime,
+}
+
+impl MadeCurrent {
+    fn new(sealed: Vec<u8>, now: NaiveDateTime) -> Self {
+        Self {
+            secret: sealed,
+            pending_secret: None,
+            state: AccountState::Available.as_str(),
+            reset_attempts: 0,
+            reset_error: None,
+            next_reset_at: None,
+            updated_at: now,
+        }
+    }
+}
+
 /// Runs the reset at once when the account's app is Vault-only: there is no system to reach, so
 /// the reset is a few writes and the holder's check-in leaves the account Available rather than
 /// waiting for the queue. `None` for an app whose reset talks to a real system: the caller
@@ -168,15 +196,7 @@ pub fn perform_reset(
                         .filter(accounts::state.eq(AccountState::Resetting.as_str()))
                         .filter(accounts::pending_secret.eq(&pending_blob)),
                 )
-                .set((
-                    accounts::secret.eq(sealed),
-                    accounts::pending_secret.eq(None::<Vec<u8>>),
-                    accounts::state.eq(AccountState::Available.as_str()),
-                    accounts::reset_attempts.eq(0),
-                    accounts::reset_error.eq(None::<String>),
-                    accounts::next_reset_at.eq(None::<NaiveDateTime>),
-                    accounts::updated_at.eq(now),
-                ))
+                .set(MadeCurrent::new(sealed, now))
                 .execute(conn)?;
                 if updated == 0 {
                     return Ok(ResetOutcome::NothingToDo);
@@ -324,15 +344,7 @@ pub fn set_real_password(
                 .filter(accounts::id.eq(account.id.0))
                 .filter(accounts::state.eq(AccountState::OutOfSync.as_str())),
         )
-        .set((
-            accounts::secret.eq(sealed),
-            accounts::pending_secret.eq(None::<Vec<u8>>),
-            accounts::state.eq(AccountState::Available.as_str()),
-            accounts::reset_attempts.eq(0),
-            accounts::reset_error.eq(None::<String>),
-            accounts::next_reset_at.eq(None::<NaiveDateTime>),
-            accounts::updated_at.eq(now),
-        ))
+        .set(MadeCurrent::new(sealed, now))
         .execute(conn)?;
         if updated == 1 {
             AuditEvent::record(
