@@ -5,6 +5,7 @@
 //! path) is the embedded default, `postgres://`/`postgresql://` is PostgreSQL.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -17,6 +18,9 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 pub mod sql;
 mod sql_log;
+mod write_gate;
+
+pub use write_gate::{WriteGate, gated};
 
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {
@@ -166,13 +170,26 @@ where
     let outermost = Manager::transaction_manager_status_mut(conn)
         .transaction_depth()?
         .is_none();
-    match conn {
-        DbConnection::Sqlite(sqlite) if outermost => {
-            AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?
-        }
-        _ => Manager::begin_transaction(conn)?,
+    if outermost && matches!(conn, DbConnection::Sqlite(_)) {
+        // After this process's other writers (see `write_gate`), then the write lock at once.
+        return write_gate::hold(|| {
+            if let DbConnection::Sqlite(sqlite) = &mut *conn {
+                AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+            }
+            finish_transaction(conn, work)
+        });
     }
-    // The rest as diesel's own `transaction`.
+    Manager::begin_transaction(conn)?;
+    finish_transaction(conn, work)
+}
+
+/// The rest of a transaction, as diesel's own `transaction`: commit on `Ok`, roll back on `Err`.
+fn finish_transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    type Manager = <DbConnection as Connection>::TransactionManager;
     match work(conn) {
         Ok(value) => {
             Manager::commit_transaction(conn)?;
@@ -214,11 +231,15 @@ fn restart_long_wal_within(conn: &mut DbConnection, wait: Duration) -> diesel::Q
     if passive.log <= LONG_WAL_PAGES {
         return Ok(());
     }
-    conn.batch_execute(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))?;
-    let restarted =
-        diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result::<Checkpoint>(conn);
-    conn.batch_execute("PRAGMA busy_timeout = 10000")?;
-    restarted.map(|_| ())
+    // Holding the write gate: this process's writers wait for the restart on the gate and go
+    // on the moment it is done, instead of backing off in SQLite's busy handler.
+    write_gate::hold(|| {
+        conn.batch_execute(&format!("PRAGMA busy_timeout = {}", wait.as_millis()))?;
+        let restarted =
+            diesel::sql_query("PRAGMA wal_checkpoint(RESTART)").get_result::<Checkpoint>(conn);
+        conn.batch_execute("PRAGMA busy_timeout = 10000")?;
+        restarted.map(|_| ())
+    })
 }
 
 pub struct ConnectionManager {
@@ -251,6 +272,8 @@ pub type PooledConn = PooledConnection<ConnectionManager>;
 pub struct Database {
     pool: DbPool,
     engine: Engine,
+    /// SQLite: this process's writers take turns here (see `write_gate`).
+    gate: Option<Arc<WriteGate>>,
 }
 
 impl Database {
@@ -279,6 +302,7 @@ impl Database {
         Ok(Self {
             pool,
             engine: url.engine(),
+            gate: url.is_sqlite().then(Arc::default),
         })
     }
 
@@ -293,15 +317,17 @@ impl Database {
     }
 
     /// Runs blocking database work on the blocking thread pool. The connection never crosses an
-    /// `.await`.
+    /// `.await`. On SQLite its writes take turns with the process's other writers (see
+    /// [`transaction`] and [`gated`]).
     pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<anyhow::Error> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, gate) = (self.pool.clone(), self.gate.clone());
         let joined = tokio::task::spawn_blocking(move || {
+            let _gate = write_gate::enter(gate);
             let mut conn = pool
                 .get()
                 .context("no database connection could be had from the pool")?;
@@ -466,6 +492,90 @@ mod tests {
         })
         .unwrap();
         assert_eq!(check(&mut first), 4);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_of_one_process_take_turns_before_asking_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::sqlite_file(dir.path().join("gate.db"));
+        let db = Database::open(&url, 4).unwrap();
+        db.run(|conn| {
+            conn.batch_execute("CREATE TABLE t (x INTEGER)")
+                .context("create")
+        })
+        .await
+        .unwrap();
+        let (began, begun) = std::sync::mpsc::channel();
+        let holding = db.clone();
+        let holder = tokio::spawn(async move {
+            holding
+                .run(move |conn| {
+                    transaction(conn, |conn| {
+                        conn.batch_execute("INSERT INTO t VALUES (1)")?;
+                        began.send(()).unwrap();
+                        std::thread::sleep(Duration::from_millis(300));
+                        diesel::QueryResult::Ok(())
+                    })
+                    .context("holder")
+                })
+                .await
+        });
+        tokio::task::spawn_blocking(move || begun.recv().unwrap())
+            .await
+            .unwrap();
+        // Without waiting in SQLite at all, the other writers of this process still get their
+        // turn: a transaction and a lone statement wait on the gate, not on SQLite's lock.
+        let writers: Vec<_> = (2..4)
+            .map(|x| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.run(move |conn| {
+                        conn.batch_execute("PRAGMA busy_timeout = 0")?;
+                        let wrote = if x == 2 {
+                            transaction(conn, |conn| {
+                                conn.batch_execute(&format!("INSERT INTO t VALUES ({x})"))
+                            })
+                        } else {
+                            gated(conn, |conn| {
+                                conn.batch_execute(&format!("INSERT INTO t VALUES ({x})"))
+                            })
+                        };
+                        conn.batch_execute("PRAGMA busy_timeout = 10000")?;
+                        wrote.with_context(|| format!("writer {x}"))
+                    })
+                    .await
+                })
+            })
+            .collect();
+        for writer in writers {
+            writer.await.unwrap().unwrap();
+        }
+        holder.await.unwrap().unwrap();
+        // A write inside a held turn does not wait for itself (until the gate's 10 s are up).
+        let started = std::time::Instant::now();
+        db.run(|conn| {
+            transaction(conn, |conn| {
+                gated(conn, |conn| conn.batch_execute("INSERT INTO t VALUES (4)"))
+            })
+            .context("nested")
+        })
+        .await
+        .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a write inside a transaction waited for its own turn"
+        );
+        let rows: i64 = db
+            .run(|conn| {
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                    "(SELECT count(*) FROM t)",
+                ))
+                .get_result(conn)
+                .context("count")
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 4);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::DbConnection;
+use crate::db::{DbConnection, gated};
 use crate::domain::UserId;
 use crate::models::User;
 use crate::schema::{sessions, users};
@@ -48,15 +48,17 @@ impl SessionRow {
         created_at: NaiveDateTime,
         expires_at: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::insert_into(sessions::table)
-            .values((
-                sessions::id.eq(id_hash),
-                sessions::user_id.eq(user_id),
-                sessions::state.eq(state),
-                sessions::created_at.eq(created_at),
-                sessions::expires_at.eq(expires_at),
-            ))
-            .execute(conn)
+        gated(conn, |conn| {
+            diesel::insert_into(sessions::table)
+                .values((
+                    sessions::id.eq(id_hash),
+                    sessions::user_id.eq(user_id),
+                    sessions::state.eq(state),
+                    sessions::created_at.eq(created_at),
+                    sessions::expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+        })
     }
 
     /// Replaces the state of a live session; 0 rows means it was revoked or expired meanwhile.
@@ -67,13 +69,15 @@ impl SessionRow {
         state: &str,
         expires_at: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::update(sessions::table.find(id_hash))
-            .set((
-                sessions::user_id.eq(user_id),
-                sessions::state.eq(state),
-                sessions::expires_at.eq(expires_at),
-            ))
-            .execute(conn)
+        gated(conn, |conn| {
+            diesel::update(sessions::table.find(id_hash))
+                .set((
+                    sessions::user_id.eq(user_id),
+                    sessions::state.eq(state),
+                    sessions::expires_at.eq(expires_at),
+                ))
+                .execute(conn)
+        })
     }
 
     /// Pushes the idle deadline to `expires_at`, but writes only when the stored deadline is
@@ -84,17 +88,21 @@ impl SessionRow {
         expires_at: NaiveDateTime,
         unless_after: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::update(
-            sessions::table
-                .filter(sessions::id.eq(id_hash))
-                .filter(sessions::expires_at.lt(unless_after)),
-        )
-        .set(sessions::expires_at.eq(expires_at))
-        .execute(conn)
+        gated(conn, |conn| {
+            diesel::update(
+                sessions::table
+                    .filter(sessions::id.eq(id_hash))
+                    .filter(sessions::expires_at.lt(unless_after)),
+            )
+            .set(sessions::expires_at.eq(expires_at))
+            .execute(conn)
+        })
     }
 
     pub fn delete(conn: &mut DbConnection, id_hash: &str) -> QueryResult<usize> {
-        diesel::delete(sessions::table.find(id_hash)).execute(conn)
+        gated(conn, |conn| {
+            diesel::delete(sessions::table.find(id_hash)).execute(conn)
+        })
     }
 
     /// Ends every session of a person, except optionally the one in use.
@@ -104,10 +112,10 @@ impl SessionRow {
         except_id_hash: Option<&str>,
     ) -> QueryResult<usize> {
         let query = sessions::table.filter(sessions::user_id.eq(user.0));
-        match except_id_hash {
+        gated(conn, |conn| match except_id_hash {
             Some(keep) => diesel::delete(query.filter(sessions::id.ne(keep))).execute(conn),
             None => diesel::delete(query).execute(conn),
-        }
+        })
     }
 
     /// Removes sessions past their idle deadline or created before `created_before`.
@@ -116,13 +124,15 @@ impl SessionRow {
         now: NaiveDateTime,
         created_before: NaiveDateTime,
     ) -> QueryResult<usize> {
-        diesel::delete(
-            sessions::table.filter(
-                sessions::expires_at
-                    .le(now)
-                    .or(sessions::created_at.lt(created_before)),
-            ),
-        )
-        .execute(conn)
+        gated(conn, |conn| {
+            diesel::delete(
+                sessions::table.filter(
+                    sessions::expires_at
+                        .le(now)
+                        .or(sessions::created_at.lt(created_before)),
+                ),
+            )
+            .execute(conn)
+        })
     }
 }
