@@ -13,13 +13,10 @@ pub mod view;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-pub use reset::{
-    MAX_RESET_ATTEMPTS, ResetOutcome, perform_reset, reset_if_vault_only, retry_reset,
-    set_real_password,
-};
+pub use reset::{MAX_RESET_ATTEMPTS, ResetOutcome, perform_reset, retry_reset, set_real_password};
 
 use crate::db::DbConnection;
-use crate::domain::{AccountId, CheckoutType, UserId};
+use crate::domain::{AccountId, CheckoutType, Connector, UserId};
 use crate::models::checkout::EndReason;
 use crate::models::{
     Account, AccountState, AuditEvent, Checkout, NewAuditEvent, Notification, Target, User,
@@ -209,23 +206,38 @@ fn explain_refusal(
 pub enum Ended {
     /// Someone (another worker, the holder) had already ended it.
     AlreadyEnded,
-    /// Ended. `kept` is `None` when a password reset was started, else why the password stays.
+    /// Ended. `kept` is `None` when the password is reset, else why it stays; `reset_done`
+    /// when that reset is already done (a Vault-only app's, in the same transaction), else it
+    /// was started and a worker finishes it.
     Ended {
         account: AccountId,
         kept: Option<KeptBecause>,
+        reset_done: bool,
     },
 }
 
 impl Ended {
-    /// The account whose reset this started, if it started one.
+    /// The account whose reset this started and left to finish, if it did.
     pub fn reset_started(&self) -> Option<AccountId> {
         match self {
             Ended::Ended {
                 account,
                 kept: None,
+                reset_done: false,
             } => Some(*account),
             _ => None,
         }
+    }
+
+    /// Whether the password was already reset when the check-out ended.
+    pub fn reset_done(&self) -> bool {
+        matches!(
+            self,
+            Ended::Ended {
+                reset_done: true,
+                ..
+            }
+        )
     }
 }
 
@@ -269,6 +281,7 @@ pub fn end_checkout(
             return Ok(Ended::Ended {
                 account: checkout.account_id,
                 kept: Some(KeptBecause::AccountGone),
+                reset_done: false,
             });
         };
         if checkout.mode == CheckoutType::Exclusive {
@@ -292,9 +305,19 @@ pub fn end_checkout(
             None
         };
         let reset = kept.is_none();
-        if reset {
-            reset::begin_reset(conn, vault, &account, target.as_ref(), now)?;
-        }
+        // A Vault-only app has no system to reach: its reset is done here, in this transaction.
+        let reset_done = match &target {
+            Some(target) if reset && target.connector == Connector::VaultOnly => {
+                reset::reset_vault_only_now(conn, vault, &account, target, now)?;
+                true
+            }
+            _ => {
+                if reset {
+                    reset::begin_reset(conn, vault, &account, target.as_ref(), now)?;
+                }
+                false
+            }
+        };
         let target_name = target
             .as_ref()
             .map(|t| t.name.as_str())
@@ -315,7 +338,9 @@ pub fn end_checkout(
                 detail: format!(
                     "{verb} \"{}\" on \"{target_name}\"; {}",
                     account.username,
-                    if reset {
+                    if reset_done {
+                        "password reset"
+                    } else if reset {
                         "password reset started"
                     } else if !account.auto_reset {
                         "AutoReset disabled: password unchanged"
@@ -348,6 +373,7 @@ pub fn end_checkout(
         Ok::<_, LendingError>(Ended::Ended {
             account: account.id,
             kept,
+            reset_done,
         })
     })
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::LendingError;
 use crate::connectors::{ConnectorError, connector_for};
-use crate::domain::{AccountId, Connector, PasswordPolicy};
+use crate::domain::{AccountId, PasswordPolicy};
 use crate::models::account::{pending_slot, secret_slot};
 use crate::models::{Account, AccountState, AuditEvent, NewAuditEvent, Notification, Target, User};
 use crate::schema::accounts;
@@ -54,6 +54,48 @@ pub(super) fn begin_reset(
 
 use crate::db::DbConnection;
 
+/// Within the transaction that ends an account's last check-out: resets the password of an
+/// account of a Vault-only app at once. There is no system to change or to test a login on, so
+/// the new password is made current straight away — the same final write and audit event as
+/// [`perform_reset`], without a pending password, a claim and a second transaction.
+pub(super) fn reset_vault_only_now(
+    conn: &mut DbConnection,
+    vault: &Vault,
+    account: &Account,
+    target: &Target,
+    now: NaiveDateTime,
+) -> Result<(), LendingError> {
+    let password = target
+        .policy()
+        .generate()
+        .or_else(|_| PasswordPolicy::default().generate())
+        .map_err(|_| LendingError::Database(diesel::result::Error::RollbackTransaction))?;
+    let sealed = vault.encrypt(conn, &password, secret_slot(account.id))?;
+    diesel::update(accounts::table.find(account.id.0))
+        .set(MadeCurrent::new(sealed, now))
+        .execute(conn)?;
+    AuditEvent::record(
+        conn,
+        NewAuditEvent {
+            organization_id: account.organization_id,
+            actor: None,
+            action: "account.reset",
+            object_type: "account",
+            object_id: Some(account.id.0),
+            detail: format!(
+                "Reset the password of \"{}\" on \"{}\" ({} connector, verified)",
+                account.username,
+                target.name,
+                target.connector.as_str()
+            ),
+            client_addr: None,
+            target_id: Some(account.target_id.0),
+        },
+        now,
+    )?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResetOutcome {
     /// Nothing to do: not resetting (already done by another worker), claimed by another
@@ -93,29 +135,6 @@ impl MadeCurrent {
             next_reset_at: None,
             updated_at: now,
         }
-    }
-}
-
-/// Runs the reset at once when the account's app is Vault-only: there is no system to reach, so
-/// the reset is a few writes and the holder's check-in leaves the account Available rather than
-/// waiting for the queue. `None` for an app whose reset talks to a real system: the caller
-/// queues it, off the request.
-pub fn reset_if_vault_only(
-    conn: &mut DbConnection,
-    vault: &Vault,
-    account_id: AccountId,
-    now: NaiveDateTime,
-) -> Result<Option<ResetOutcome>, LendingError> {
-    use crate::schema::targets;
-    let connector: Option<String> = accounts::table
-        .inner_join(targets::table)
-        .filter(accounts::id.eq(account_id.0))
-        .select(targets::connector)
-        .first(conn)
-        .optional()?;
-    match connector.and_then(|c| Connector::parse(&c).ok()) {
-        Some(Connector::VaultOnly) => Ok(Some(perform_reset(conn, vault, account_id, now)?)),
-        _ => Ok(None),
     }
 }
 

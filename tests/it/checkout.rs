@@ -18,6 +18,7 @@ engine_tests!(
     a_crash_after_the_change_converges_after_restart,
     fifty_simultaneous_check_outs_make_exactly_one_holder,
     regular_check_outs_share_and_reset_after_the_last,
+    a_vault_only_check_out_that_runs_out_is_reset_as_it_ends,
     a_check_out_that_waited_starts_after_the_check_in_it_waited_for,
     only_the_holder_checks_in_and_owners_force_only_when_allowed,
     holders_are_reminded_before_the_end,
@@ -256,7 +257,7 @@ async fn seed_one_with_a_real_postgresql_target(engine: Engine) {
     assert_ne!(third, second);
     assert!(pg.logs_in(&pg.role, &third));
     let audit = s.owner.get(&format!("/audit?app={}", s.target)).await;
-    audit.assert_contains("Check-out expired");
+    audit.assert_contains("Check-out expired for");
     audit.assert_contains("Password reset");
 
     // With AutoReset disabled the password stays the same at check-in.
@@ -600,6 +601,45 @@ async fn regular_check_outs_share_and_reset_after_the_last(engine: Engine) {
         revealed_password(&page.body).as_deref(),
         Some("Shared-Pa55word")
     );
+}
+
+/// A Vault-only app has no system to change: when a check-out runs out, the same transaction
+/// that ends it makes a new password current, and the account never shows Resetting.
+async fn a_vault_only_check_out_that_runs_out_is_reset_as_it_ends(engine: Engine) {
+    use diesel::QueryDsl;
+    use keyholder::schema::accounts;
+    let s = scene(&engine, &[], "Expiring-Pa55word", "exclusive").await;
+    let overview = format!("/apps/{}", s.target);
+    let page = s.alice.check_out(s.account).await;
+    assert_eq!(
+        revealed_password(&page.body).as_deref(),
+        Some("Expiring-Pa55word")
+    );
+    s.app.clock.advance(Duration::from_secs(61 * 60));
+    let audit = format!("/audit?app={}", s.target);
+    wait_for(&s.owner, &audit, "Check-out expired for").await;
+    let trail = s.owner.get(&audit).await;
+    trail.assert_contains("; password reset<");
+    assert!(
+        !trail.body.contains("password reset started"),
+        "{}",
+        trail.body
+    );
+    trail.assert_contains("vault connector, verified");
+    let (state, pending): (String, Option<Vec<u8>>) = accounts::table
+        .find(s.account)
+        .select((accounts::state, accounts::pending_secret))
+        .first(&mut s.app.db())
+        .unwrap();
+    assert_eq!((state.as_str(), pending), ("available", None));
+    s.owner
+        .get(&overview)
+        .await
+        .assert_contains("state-ok\">Available");
+    let page = s.bob.check_out(s.account).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let next = revealed_password(&page.body).unwrap();
+    assert_ne!(next, "Expiring-Pa55word");
 }
 
 /// A check-out request reads the time before it gets the database's lock; one that waited for

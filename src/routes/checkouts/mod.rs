@@ -9,9 +9,7 @@ use actix_web::{HttpResponse, web};
 use crate::errors::AppError;
 use crate::jobs::{ExpireCheckout, Job, ResetPassword};
 use crate::lending::view::{CheckoutView, TimeView};
-use crate::lending::{
-    Ended, KeptBecause, LendingError, ResetOutcome, check_out, end_checkout, reset_if_vault_only,
-};
+use crate::lending::{Ended, KeptBecause, LendingError, check_out, end_checkout};
 use crate::models::checkout::EndReason;
 use crate::models::{Checkout, Organization};
 use crate::routes::accounts::{RevealPage, load_account};
@@ -97,8 +95,8 @@ pub async fn checkout(
     ))
 }
 
-/// Ends a check-out and, when that starts a reset, runs it: at once for a Vault-only app (it
-/// touches no system), else in the background at once. `true` when the reset is already done.
+/// Ends a check-out. A Vault-only app's reset is done within it; another app's reset is queued
+/// to run at once, off the request. `true` when the reset is already done.
 async fn finish(
     viewer: &Viewer,
     state: &SharedState,
@@ -111,10 +109,10 @@ async fn finish(
         state.clock.now_naive(),
     );
     let client = viewer.client.as_str().to_string();
-    let (ended, inline) = state
+    let ended = state
         .db
         .run(move |conn| {
-            let ended = end_checkout(
+            Ok::<_, AppError>(end_checkout(
                 conn,
                 &vault,
                 checkout.id,
@@ -122,28 +120,10 @@ async fn finish(
                 Some(&user),
                 now,
                 Some(&client),
-            )?;
-            // The check-out has ended for good by now; a failed inline reset is queued instead.
-            let inline = match ended.reset_started() {
-                Some(account) => reset_if_vault_only(conn, &vault, account, now)
-                    .unwrap_or_else(|error| {
-                        tracing::warn!(error = %error, account = account.0, "inline reset failed; queued");
-                        None
-                    }),
-                None => None,
-            };
-            Ok::<_, AppError>((ended, inline))
+            )?)
         })
         .await?;
-    let Some(account) = ended.reset_started() else {
-        return Ok((ended, false));
-    };
-    let queue_at = match inline {
-        None => Some(now),
-        Some(ResetOutcome::Retry(at) | ResetOutcome::NotDue(at)) => Some(at),
-        Some(ResetOutcome::Done | ResetOutcome::NothingToDo | ResetOutcome::OutOfSync) => None,
-    };
-    if let Some(at) = queue_at {
+    if let Some(account) = ended.reset_started() {
         state
             .jobs
             .schedule(
@@ -151,11 +131,12 @@ async fn finish(
                 Job::ResetPassword(ResetPassword {
                     account_id: account.0,
                 }),
-                at,
+                now,
             )
             .await;
     }
-    Ok((ended, matches!(inline, Some(ResetOutcome::Done))))
+    let done = ended.reset_done();
+    Ok((ended, done))
 }
 
 async fn load_checkout(
