@@ -25,6 +25,17 @@ fn backoff(failures: i32) -> chrono::Duration {
     chrono::Duration::seconds(seconds.min(300))
 }
 
+/// A new password from the app's policy (the default policy if the app is gone, or if its
+/// policy cannot produce one).
+fn new_password(target: Option<&Target>) -> Result<zeroize::Zeroizing<String>, LendingError> {
+    target
+        .map(Target::policy)
+        .unwrap_or_default()
+        .generate()
+        .or_else(|_| PasswordPolicy::default().generate())
+        .map_err(|_| LendingError::Database(diesel::result::Error::RollbackTransaction))
+}
+
 /// Generates the next password, stores it encrypted as pending, and marks the account
 /// resetting. Runs inside the caller's transaction.
 pub(super) fn begin_reset(
@@ -34,11 +45,7 @@ pub(super) fn begin_reset(
     target: Option<&Target>,
     now: NaiveDateTime,
 ) -> Result<(), LendingError> {
-    let policy = target.map(Target::policy).unwrap_or_default();
-    let password = policy
-        .generate()
-        .or_else(|_| PasswordPolicy::default().generate())
-        .map_err(|_| LendingError::Database(diesel::result::Error::RollbackTransaction))?;
+    let password = new_password(target)?;
     let sealed = vault.encrypt(conn, &password, pending_slot(account.id))?;
     diesel::update(accounts::table.find(account.id.0))
         .set((
@@ -65,15 +72,23 @@ pub(super) fn reset_vault_only_now(
     target: &Target,
     now: NaiveDateTime,
 ) -> Result<(), LendingError> {
-    let password = target
-        .policy()
-        .generate()
-        .or_else(|_| PasswordPolicy::default().generate())
-        .map_err(|_| LendingError::Database(diesel::result::Error::RollbackTransaction))?;
+    let password = new_password(Some(target))?;
     let sealed = vault.encrypt(conn, &password, secret_slot(account.id))?;
     diesel::update(accounts::table.find(account.id.0))
         .set(MadeCurrent::new(sealed, now))
         .execute(conn)?;
+    record_reset(conn, account, &target.name, target.connector.as_str(), now)?;
+    Ok(())
+}
+
+/// The audit event of a reset that is done: the new password is current.
+fn record_reset(
+    conn: &mut DbConnection,
+    account: &Account,
+    target_name: &str,
+    connector_name: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
     AuditEvent::record(
         conn,
         NewAuditEvent {
@@ -83,17 +98,15 @@ pub(super) fn reset_vault_only_now(
             object_type: "account",
             object_id: Some(account.id.0),
             detail: format!(
-                "Reset the password of \"{}\" on \"{}\" ({} connector, verified)",
-                account.username,
-                target.name,
-                target.connector.as_str()
+                "Reset the password of \"{}\" on \"{target_name}\" ({connector_name} connector, verified)",
+                account.username
             ),
             client_addr: None,
             target_id: Some(account.target_id.0),
         },
         now,
-    )?;
-    Ok(())
+    )
+    .map(|_| ())
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,23 +233,7 @@ pub fn perform_reset(
                 if updated == 0 {
                     return Ok(ResetOutcome::NothingToDo);
                 }
-                AuditEvent::record(
-                    conn,
-                    NewAuditEvent {
-                        organization_id: account.organization_id,
-                        actor: None,
-                        action: "account.reset",
-                        object_type: "account",
-                        object_id: Some(account.id.0),
-                        detail: format!(
-                            "Reset the password of \"{}\" on \"{target_name}\" ({connector_name} connector, verified)",
-                            account.username
-                        ),
-                        client_addr: None,
-                        target_id: Some(account.target_id.0),
-                    },
-                    now,
-                )?;
+                record_reset(conn, &account, &target_name, connector_name, now)?;
                 Ok(ResetOutcome::Done)
             })
         }
