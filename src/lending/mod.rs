@@ -305,19 +305,15 @@ pub fn end_checkout(
             None
         };
         let reset = kept.is_none();
-        // A Vault-only app has no system to reach: its reset is done here, in this transaction.
-        let reset_done = match &target {
-            Some(target) if reset && target.connector == Connector::VaultOnly => {
-                reset::reset_vault_only_now(conn, vault, &account, target, now)?;
-                true
-            }
-            _ => {
-                if reset {
-                    reset::begin_reset(conn, vault, &account, target.as_ref(), now)?;
-                }
-                false
-            }
-        };
+        // A Vault-only app has no system to reach: its reset is done here, in this transaction
+        // (below, after the end's own audit event, so that the trail reads in order).
+        let vault_only = target
+            .as_ref()
+            .filter(|t| reset && t.connector == Connector::VaultOnly);
+        let reset_done = vault_only.is_some();
+        if reset && !reset_done {
+            reset::begin_reset(conn, vault, &account, target.as_ref(), now)?;
+        }
         let target_name = target
             .as_ref()
             .map(|t| t.name.as_str())
@@ -355,6 +351,9 @@ pub fn end_checkout(
             },
             now,
         )?;
+        if let Some(target) = vault_only {
+            reset::reset_vault_only_now(conn, vault, &account, target, now)?;
+        }
         if reason == EndReason::Forced {
             Notification::send(
                 conn,

@@ -626,6 +626,12 @@ async fn a_vault_only_check_out_that_runs_out_is_reset_as_it_ends(engine: Engine
         trail.body
     );
     trail.assert_contains("vault connector, verified");
+    // Newest first: the reset, then the end of the check-out it followed.
+    assert!(
+        trail.body.find("vault connector, verified") < trail.body.find("Check-out expired for"),
+        "{}",
+        trail.body
+    );
     let (state, pending): (String, Option<Vec<u8>>) = accounts::table
         .find(s.account)
         .select((accounts::state, accounts::pending_secret))
