@@ -449,12 +449,12 @@ impl AccessRequest {
             .offset(Page::<RequestView>::offset(page, per_page))
             .select(AccessRequest::as_select())
             .load(conn)?;
-        Ok(Page {
-            items: Self::views(conn, requests, now)?,
+        Ok(Page::new(
+            Self::views(conn, requests, now)?,
             total,
-            page: page.max(1),
+            page,
             per_page,
-        })
+        ))
     }
 
     /// Pending, unexpired requests waiting for the owner's answer, newest first.

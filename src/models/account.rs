@@ -208,12 +208,12 @@ impl Account {
             |conn| page_of().select(accounts::id).load(conn),
             |conn| usable().count().get_result(conn),
         )?;
-        Ok(Page {
-            items: Self::with_app_names(conn, &ids)?,
+        Ok(Page::new(
+            Self::with_app_names(conn, &ids)?,
             total,
-            page: page.max(1),
+            page,
             per_page,
-        })
+        ))
     }
 
     /// The accounts with these ids and their app's name, in the order of `ids`.
@@ -278,12 +278,12 @@ impl Account {
                     .get_result(conn)
             },
         )?;
-        Ok(Page {
-            items: Self::with_app_names(conn, &ids)?,
+        Ok(Page::new(
+            Self::with_app_names(conn, &ids)?,
             total,
-            page: page.max(1),
+            page,
             per_page,
-        })
+        ))
     }
 
     pub fn personal_of(
@@ -343,9 +343,8 @@ impl Account {
                 users::email.nullable(),
             ))
             .load(conn)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
+        Ok(Page::new(
+            rows.into_iter()
                 .map(|(account, owner_name, owner_email)| CredentialRow {
                     account,
                     owner_name,
@@ -353,9 +352,9 @@ impl Account {
                 })
                 .collect(),
             total,
-            page: page.max(1),
+            page,
             per_page,
-        })
+        ))
     }
 
     /// Creates the account and stores its secret encrypted, in one transaction.

@@ -100,9 +100,8 @@ impl AuditEvent {
                 targets::name.nullable(),
             ))
             .load(conn)?;
-        Ok(Page {
-            items: rows
-                .into_iter()
+        Ok(Page::new(
+            rows.into_iter()
                 .map(|(event, actor_name, target_name)| AuditRow {
                     event,
                     actor_name,
@@ -110,9 +109,9 @@ impl AuditEvent {
                 })
                 .collect(),
             total,
-            page: page.max(1),
+            page,
             per_page,
-        })
+        ))
     }
 
     pub fn latest(

@@ -58,6 +58,26 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// Page `page` (1 for anything below) of a list of `total` items, `per_page` a page.
+    pub fn new(items: Vec<T>, total: i64, page: i64, per_page: i64) -> Self {
+        Self {
+            items,
+            total,
+            page: page.max(1),
+            per_page,
+        }
+    }
+
+    /// The same page with each item turned into another.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+
     pub fn pages(&self) -> i64 {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }

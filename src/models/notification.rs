@@ -103,12 +103,7 @@ impl Notification {
                     .get_result(conn)
             },
         )?;
-        Ok(Page {
-            items,
-            total,
-            page: page.max(1),
-            per_page,
-        })
+        Ok(Page::new(items, total, page, per_page))
     }
 
     /// Marks one notification read and returns its link (only the recipient's own).

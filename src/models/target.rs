@@ -332,8 +332,8 @@ impl Target {
             .into_iter()
             .map(|(target, all, unmanaged)| (target, (all, unmanaged)))
             .collect();
-        Ok(Page {
-            items: items
+        Ok(Page::new(
+            items
                 .into_iter()
                 .map(|target| {
                     let (accounts, unmanaged) = counts.get(&target.id.0).copied().unwrap_or((0, 0));
@@ -345,9 +345,9 @@ impl Target {
                 })
                 .collect(),
             total,
-            page: page.max(1),
+            page,
             per_page,
-        })
+        ))
     }
 
     /// Whether the organization has any app at all.

@@ -179,12 +179,7 @@ impl User {
             .offset(Page::<User>::offset(page, per_page))
             .select(User::as_select())
             .load(conn)?;
-        Ok(Page {
-            items,
-            total,
-            page: page.max(1),
-            per_page,
-        })
+        Ok(Page::new(items, total, page, per_page))
     }
 
     pub fn update_profile(

@@ -108,21 +108,12 @@ pub async fn get(
                 ))
             })
             .await?;
-    let notifications = Page {
-        items: notifications
-            .items
-            .into_iter()
-            .map(|n| NotificationView {
-                id: n.id,
-                unread: n.read_at.is_none(),
-                when: crate::lending::view::relative(n.created_at, now),
-                message: n.message,
-            })
-            .collect(),
-        total: notifications.total,
-        page: notifications.page,
-        per_page: notifications.per_page,
-    };
+    let notifications = notifications.map(|n| NotificationView {
+        id: n.id,
+        unread: n.read_at.is_none(),
+        when: crate::lending::view::relative(n.created_at, now),
+        message: n.message,
+    });
     Ok(DashboardPage {
         layout: viewer.layout("dashboard"),
         user_name: viewer.user.name.clone(),

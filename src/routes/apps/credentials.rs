@@ -91,16 +91,7 @@ pub async fn credentials(
         .into_iter()
         .filter(|admin| !policy_admins.iter().any(|named| named.id == admin.id))
         .collect();
-    let page = Page {
-        items: page
-            .items
-            .into_iter()
-            .map(|credential| row(credential, &marks, me, viewer_in_policy))
-            .collect(),
-        total: page.total,
-        page: page.page,
-        per_page: page.per_page,
-    };
+    let page = page.map(|credential| row(credential, &marks, me, viewer_in_policy));
     let mut back = format!("/apps/{}/credentials", target.id.0);
     if !term.is_empty() || page.page > 1 {
         back.push_str(&format!(
