@@ -370,6 +370,28 @@ async fn manage_apps_searches_sorts_and_pages(engine: Engine) {
     let row = owner.get("/apps?q=counted").await;
     row.assert_contains("<td class=\"num\">2</td>");
     row.assert_contains("1 Unmanaged");
+
+    // A list turned past its last page says so and leads back, rather than calling it empty.
+    let past = owner.get("/apps?q=app+0&page=9").await;
+    past.assert_contains("10 apps, on 1 page: this page is past the last.");
+    past.assert_contains("href=\"/apps?q=app%200&amp;page=1\"");
+    let past = owner
+        .get(&format!("/apps/{target}/credentials?page=4"))
+        .await;
+    past.assert_contains("2 credentials, on 1 page: this page is past the last.");
+    assert!(
+        !past.body.contains("No credentials stored"),
+        "{}",
+        past.body
+    );
+    owner
+        .get("/users?page=30")
+        .await
+        .assert_contains("this page is past the last.");
+    owner
+        .get("/audit?page=999")
+        .await
+        .assert_contains("this page is past the last.");
 }
 
 async fn personal_credentials_follow_the_managed_rules(engine: Engine) {
