@@ -1,4 +1,4 @@
-//! Two SQL shapes diesel does not write the way a hot page needs them.
+//! Three SQL shapes diesel does not write the way a hot page needs them.
 //!
 //! - [`in_ids`]: `column IN (…)` with the whole list bound as one value. diesel writes one bind
 //!   per element and never caches such a statement (its text changes with the list's length), so
@@ -7,11 +7,14 @@
 //!   may only use a partial index (`… WHERE status = 'pending'`) for a statement whose text
 //!   proves the condition; with a bound value it re-checks, and recompiles the statement, on
 //!   every run.
+//! - [`UnreadNotifications`]: a correlated subquery (the unread count of the statement's
+//!   `users` row), which diesel's DSL cannot write; its `sql()` escape hatch could, but marks
+//!   the statement unsafe to cache, so it would be parsed and planned again on every request.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Bool, Text};
+use diesel::sql_types::{BigInt, Bool, Text};
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, backend::Backend};
 
@@ -107,6 +110,41 @@ impl<DB: Backend> QueryFragment<DB> for PendingStatus {
     }
 }
 
+/// `(SELECT COUNT(*) FROM notifications WHERE user_id = users.id AND read_at IS NULL)`: the
+/// unread notifications of the `users` row of the statement it is selected in (0 where a left
+/// join found no person). Its text never changes, so its statement is prepared once.
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct UnreadNotifications;
+
+impl Expression for UnreadNotifications {
+    type SqlType = BigInt;
+}
+
+impl<QS> AppearsOnTable<QS> for UnreadNotifications where
+    crate::schema::users::id: AppearsOnTable<QS>
+{
+}
+
+impl<QS> SelectableExpression<QS> for UnreadNotifications where
+    crate::schema::users::id: AppearsOnTable<QS>
+{
+}
+
+impl<GB> ValidGrouping<GB> for UnreadNotifications {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<DB: Backend> QueryFragment<DB> for UnreadNotifications {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "(SELECT COUNT(*) FROM \"notifications\" \
+             WHERE \"notifications\".\"user_id\" = \"users\".\"id\" \
+             AND \"notifications\".\"read_at\" IS NULL)",
+        );
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;
@@ -162,6 +200,35 @@ mod tests {
         let pg = diesel::debug_query::<Pg, _>(&in_ids(items::id, &[7, 8])).to_string();
         assert!(pg.contains("= ANY(CAST($1 AS BIGINT[]))"), "{pg}");
         assert!(pg.contains("\"{7,8}\""), "{pg}");
+    }
+
+    #[test]
+    fn unread_notifications_counts_each_persons_unread_and_is_prepared_once() {
+        use crate::schema::users;
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute(
+            "CREATE TABLE users (id INTEGER PRIMARY KEY);
+             CREATE TABLE notifications (id INTEGER PRIMARY KEY, user_id INTEGER, read_at TEXT);
+             INSERT INTO users VALUES (1), (2), (3);
+             INSERT INTO notifications (user_id, read_at) VALUES
+                 (1, NULL), (1, NULL), (1, '2026-01-01'), (2, '2026-01-01'), (3, NULL);",
+        )
+        .unwrap();
+        let query = users::table
+            .order(users::id)
+            .select((users::id, UnreadNotifications));
+        let counts: Vec<(i64, i64)> = query.load(&mut conn).unwrap();
+        assert_eq!(counts, vec![(1, 2), (2, 0), (3, 1)]);
+        // What diesel's `sql()` would lose: a statement it may keep prepared.
+        assert!(
+            QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&query, &Sqlite).unwrap(),
+            "the statement must be cacheable"
+        );
+        let literal = users::table.select((
+            users::id,
+            diesel::dsl::sql::<BigInt>("(SELECT COUNT(*) FROM notifications)"),
+        ));
+        assert!(!QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&literal, &Sqlite).unwrap());
     }
 
     #[test]

@@ -3,10 +3,19 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::db::sql::UnreadNotifications;
 use crate::db::{DbConnection, gated};
 use crate::domain::UserId;
-use crate::models::User;
-use crate::schema::{sessions, users};
+use crate::models::{Organization, User};
+use crate::schema::{organizations, sessions, users};
+
+/// The person signed in with a session, their organization, and their unread notifications.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: User,
+    pub organization: Organization,
+    pub unread: i64,
+}
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = sessions)]
@@ -27,17 +36,37 @@ impl SessionRow {
             .optional()
     }
 
-    /// The session and, in the same statement, the person signed in with it (if any).
-    pub fn find_with_user(
+    /// The session and, in the same statement, whoever is signed in with it: the person, their
+    /// organization and their unread notifications. Every signed-in page needs all three, so
+    /// they ride on the one trip to the database the session costs anyway.
+    pub fn find_with_viewer(
         conn: &mut DbConnection,
         id_hash: &str,
-    ) -> QueryResult<Option<(SessionRow, Option<User>)>> {
-        sessions::table
+    ) -> QueryResult<Option<(SessionRow, Option<SignedIn>)>> {
+        let row = sessions::table
             .left_join(users::table.on(users::id.nullable().eq(sessions::user_id)))
+            .left_join(
+                organizations::table.on(organizations::id
+                    .nullable()
+                    .eq(users::organization_id.nullable())),
+            )
             .filter(sessions::id.eq(id_hash))
-            .select((SessionRow::as_select(), Option::<User>::as_select()))
-            .first(conn)
-            .optional()
+            .select((
+                SessionRow::as_select(),
+                Option::<User>::as_select(),
+                Option::<Organization>::as_select(),
+                UnreadNotifications,
+            ))
+            .first::<(SessionRow, Option<User>, Option<Organization>, i64)>(conn)
+            .optional()?;
+        Ok(row.map(|(session, user, organization, unread)| {
+            let signed_in = user.zip(organization).map(|(user, organization)| SignedIn {
+                user,
+                organization,
+                unread,
+            });
+            (session, signed_in)
+        }))
     }
 
     pub fn insert(

@@ -10,7 +10,7 @@ use crate::domain::Role;
 use crate::errors::AppError;
 use crate::lending::view::{AccountRow, usable_rows};
 use crate::models::access_request::{AccessRequest, RequestView};
-use crate::models::{Account, Notification, Organization, Page, User};
+use crate::models::{Account, Notification, Page, User};
 use crate::routes::apps::page_number;
 use crate::state::SharedState;
 use crate::web::{Layout, RawForm, Viewer, see_other};
@@ -68,46 +68,43 @@ pub async fn get(
     let shared_page = page_number(query.shared.as_deref());
     let mine_page = page_number(query.mine.as_deref());
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
-    let (organization, people_count, notifications, checked_out, usable, credentials, waiting) =
-        state
-            .db
-            .run(move |conn| {
-                let organization = Organization::find(conn, organization_id)?;
-                let count = if is_admin {
-                    User::count_in_organization(conn, organization_id)?
-                } else {
-                    0
-                };
-                let inbox = Notification::inbox(conn, user.id, page, NOTIFICATIONS_PER_PAGE)?;
-                let held = Account::held_by(conn, user.id)?;
-                let usable = Account::usable_by(conn, user.id, shared_page, USABLE_PER_PAGE)?;
-                let (usable_items, total, per_page, shown_page) =
-                    (usable.items, usable.total, usable.per_page, usable.page);
-                // Check-outs of the held and listed accounts, in one query.
-                let mut all = held;
-                let held_count = all.len();
-                all.extend(usable_items);
-                let mut rows = usable_rows(conn, &user, all, now)?;
-                let usable_rows_page = rows.split_off(held_count);
-                let credentials =
-                    Account::personal_of_user(conn, user.id, mine_page, CREDENTIALS_PER_PAGE)?;
-                let waiting = AccessRequest::waiting_for(conn, user.id, now, 20)?;
-                Ok::<_, AppError>((
-                    organization,
-                    count,
-                    inbox,
-                    rows,
-                    Page {
-                        items: usable_rows_page,
-                        total,
-                        page: shown_page,
-                        per_page,
-                    },
-                    credentials,
-                    waiting,
-                ))
-            })
-            .await?;
+    let (people_count, notifications, checked_out, usable, credentials, waiting) = state
+        .db
+        .run(move |conn| {
+            let count = if is_admin {
+                User::count_in_organization(conn, organization_id)?
+            } else {
+                0
+            };
+            let inbox = Notification::inbox(conn, user.id, page, NOTIFICATIONS_PER_PAGE)?;
+            let held = Account::held_by(conn, user.id)?;
+            let usable = Account::usable_by(conn, user.id, shared_page, USABLE_PER_PAGE)?;
+            let (usable_items, total, per_page, shown_page) =
+                (usable.items, usable.total, usable.per_page, usable.page);
+            // Check-outs of the held and listed accounts, in one query.
+            let mut all = held;
+            let held_count = all.len();
+            all.extend(usable_items);
+            let mut rows = usable_rows(conn, &user, all, now)?;
+            let usable_rows_page = rows.split_off(held_count);
+            let credentials =
+                Account::personal_of_user(conn, user.id, mine_page, CREDENTIALS_PER_PAGE)?;
+            let waiting = AccessRequest::waiting_for(conn, user.id, now, 20)?;
+            Ok::<_, AppError>((
+                count,
+                inbox,
+                rows,
+                Page {
+                    items: usable_rows_page,
+                    total,
+                    page: shown_page,
+                    per_page,
+                },
+                credentials,
+                waiting,
+            ))
+        })
+        .await?;
     let notifications = notifications.map(|n| NotificationView {
         id: n.id,
         unread: n.read_at.is_none(),
@@ -122,7 +119,7 @@ pub async fn get(
             Role::Admin => "an admin",
             Role::Member => "a member",
         },
-        organization: organization.name,
+        organization: viewer.organization.name.clone(),
         is_admin,
         people_count,
         notifications,

@@ -27,16 +27,11 @@ fn owner_only(viewer: &Viewer) -> Result<(), AppError> {
     }
 }
 
-pub async fn get(viewer: Viewer, state: SharedState) -> Result<OrganizationPage, AppError> {
+pub async fn get(viewer: Viewer) -> Result<OrganizationPage, AppError> {
     owner_only(&viewer)?;
-    let id = viewer.user.organization_id;
-    let organization = state
-        .db
-        .run(move |conn| Ok::<_, AppError>(Organization::find(conn, id)?))
-        .await?;
     Ok(OrganizationPage {
         layout: viewer.layout(""),
-        organization,
+        organization: viewer.organization.clone(),
     })
 }
 

@@ -9,9 +9,10 @@ use futures_util::future::LocalBoxFuture;
 
 use super::Layout;
 use super::session_store::{LoadedViewer, USER_ID_KEY, VIEWER_KEY};
-use crate::domain::UserId;
+use crate::domain::{Role, UserId};
 use crate::errors::AppError;
-use crate::models::{Notification, User};
+use crate::models::session::SignedIn;
+use crate::models::{Notification, Organization, User};
 use crate::state::AppState;
 
 /// The client's address: the peer, or the first `X-Forwarded-For` hop when configured to trust
@@ -84,6 +85,8 @@ impl FromRequest for Visitor {
 /// A signed-in person whose account is enabled. Anyone else is sent to the sign-in page.
 pub struct Viewer {
     pub user: User,
+    /// The person's organization, read with the session like the person.
+    pub organization: Organization,
     pub session: Session,
     pub client: ClientAddr,
     /// Unread notifications, for the badge in the navigation.
@@ -91,6 +94,21 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    fn new(signed_in: SignedIn, session: Session, client: ClientAddr) -> Self {
+        Self {
+            user: signed_in.user,
+            organization: signed_in.organization,
+            session,
+            client,
+            unread: signed_in.unread,
+        }
+    }
+
+    /// Owners may end someone else's check-out where the organization allows it.
+    pub fn can_force_checkin(&self) -> bool {
+        self.user.role == Role::Owner && self.organization.allow_force_checkin
+    }
+
     pub fn layout(&self, section: &'static str) -> Layout {
         Layout::signed_in(&self.session, &self.user, section, self.unread)
     }
@@ -120,32 +138,29 @@ impl FromRequest for Viewer {
             if let Ok(Some(loaded)) = session.get::<LoadedViewer>(VIEWER_KEY)
                 && loaded.user_id() == user_id
             {
-                let unread = loaded.unread;
-                return Ok(Viewer {
-                    user: loaded.into_user(),
-                    session,
-                    client,
-                    unread,
-                });
+                return Ok(Viewer::new(loaded.into_signed_in(), session, client));
             }
+            // A session this request started (nothing was loaded): read the person now.
             let found = state
                 .db
                 .run(move |conn| {
-                    let user = User::find(conn, UserId(user_id))?;
-                    let unread = match &user {
-                        Some(user) if !user.disabled => Notification::unread_count(conn, user.id)?,
-                        _ => 0,
+                    let Some(user) = User::find(conn, UserId(user_id))? else {
+                        return Ok::<_, AppError>(None);
                     };
-                    Ok::<_, AppError>(user.map(|u| (u, unread)))
+                    if user.disabled {
+                        return Ok(None);
+                    }
+                    let organization = Organization::find(conn, user.organization_id)?;
+                    let unread = Notification::unread_count(conn, user.id)?;
+                    Ok(Some(SignedIn {
+                        user,
+                        organization,
+                        unread,
+                    }))
                 })
                 .await?;
             match found {
-                Some((user, unread)) if !user.disabled => Ok(Viewer {
-                    user,
-                    session,
-                    client,
-                    unread,
-                }),
+                Some(signed_in) => Ok(Viewer::new(signed_in, session, client)),
                 _ => {
                     // Disabled or deleted meanwhile: this session is over.
                     session.purge();

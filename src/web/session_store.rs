@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use crate::clock::SharedClock;
 use crate::db::Database;
 use crate::domain::{OrganizationId, Role, UserId};
-use crate::models::session::SessionRow;
-use crate::models::{Notification, User};
+use crate::models::session::{SessionRow, SignedIn};
+use crate::models::{Organization, User};
 use crate::security::tokens::{hash_token, random_token};
 
 /// Where the signed-in person's id lives in the session state.
@@ -28,7 +28,8 @@ pub const USER_ID_KEY: &str = "user_id";
 /// the [`Viewer`](crate::web::Viewer) extractor. Never stored: `save` and `update` drop it.
 pub const VIEWER_KEY: &str = "__viewer";
 
-/// The signed-in person as `load` read them (an enabled account), with their unread count.
+/// The signed-in person as `load` read them (an enabled account), with their organization and
+/// unread count.
 #[derive(Serialize, Deserialize)]
 pub struct LoadedViewer {
     id: i64,
@@ -38,11 +39,19 @@ pub struct LoadedViewer {
     role: String,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
-    pub unread: i64,
+    organization_name: String,
+    organization_created_at: NaiveDateTime,
+    allow_force_checkin: bool,
+    unread: i64,
 }
 
 impl LoadedViewer {
-    fn new(user: User, unread: i64) -> Self {
+    fn new(signed_in: SignedIn) -> Self {
+        let SignedIn {
+            user,
+            organization,
+            unread,
+        } = signed_in;
         Self {
             id: user.id.0,
             organization_id: user.organization_id.0,
@@ -51,6 +60,9 @@ impl LoadedViewer {
             role: user.role.as_str().to_string(),
             created_at: user.created_at,
             updated_at: user.updated_at,
+            organization_name: organization.name,
+            organization_created_at: organization.created_at,
+            allow_force_checkin: organization.allow_force_checkin,
             unread,
         }
     }
@@ -59,16 +71,25 @@ impl LoadedViewer {
         self.id
     }
 
-    pub fn into_user(self) -> User {
-        User {
-            id: UserId(self.id),
-            organization_id: OrganizationId(self.organization_id),
-            email: self.email,
-            name: self.name,
-            role: Role::from(self.role),
-            disabled: false,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
+    pub fn into_signed_in(self) -> SignedIn {
+        SignedIn {
+            user: User {
+                id: UserId(self.id),
+                organization_id: OrganizationId(self.organization_id),
+                email: self.email,
+                name: self.name,
+                role: Role::from(self.role),
+                disabled: false,
+                created_at: self.created_at,
+                updated_at: self.updated_at,
+            },
+            organization: Organization {
+                id: OrganizationId(self.organization_id),
+                name: self.organization_name,
+                created_at: self.organization_created_at,
+                allow_force_checkin: self.allow_force_checkin,
+            },
+            unread: self.unread,
         }
     }
 }
@@ -132,24 +153,20 @@ impl SessionStore for DatabaseSessionStore {
             chrono::Duration::from_std(self.idle_timeout).unwrap_or(chrono::Duration::minutes(30));
         let granularity =
             chrono::Duration::from_std(EXTEND_GRANULARITY).unwrap_or(chrono::Duration::zero());
-        // The signed-in person and their unread count come in the same trip (the session and
-        // the person in one statement): every signed-in page needs them.
+        // The signed-in person, their organization and unread count come in the same statement
+        // as the session: every signed-in page needs them.
         let row = self
             .db
             .run(move |conn| {
-                let row = SessionRow::find_with_user(conn, &id)?;
+                let row = SessionRow::find_with_viewer(conn, &id)?;
                 match row {
-                    Some((row, user)) if row.expires_at > now && row.created_at >= oldest => {
+                    Some((row, signed_in)) if row.expires_at > now && row.created_at >= oldest => {
                         if row.expires_at < now + idle - granularity {
                             SessionRow::extend(conn, &id, now + idle, now + idle - granularity)?;
                         }
-                        let viewer = match user {
-                            Some(user) if !user.disabled => {
-                                let unread = Notification::unread_count(conn, user.id)?;
-                                Some(LoadedViewer::new(user, unread))
-                            }
-                            _ => None,
-                        };
+                        let viewer = signed_in
+                            .filter(|s| !s.user.disabled)
+                            .map(LoadedViewer::new);
                         Ok(Some((row, viewer)))
                     }
                     Some(_) => {

@@ -7,7 +7,7 @@ use super::load_target;
 use crate::domain::{EmailAddress, UserId};
 use crate::errors::AppError;
 use crate::lending::view::{AccountRow, account_rows};
-use crate::models::{Account, AuditEvent, NewAuditEvent, Organization, Target, User};
+use crate::models::{Account, AuditEvent, NewAuditEvent, Target, User};
 use crate::state::SharedState;
 use crate::web::{AdminViewer, FieldErrors, Flash, Layout, RawForm, see_other};
 
@@ -33,14 +33,12 @@ async fn page(
     errors: FieldErrors,
 ) -> Result<AccountsTabPage, AppError> {
     let (user, now, for_db) = (viewer.user.clone(), state.clock.now_naive(), target.clone());
-    let (accounts, people, can_force) = state
+    let (accounts, people) = state
         .db
         .run(move |conn| {
             let shared = Account::shared_of(conn, for_db.id)?;
             let rows = account_rows(conn, &user, &for_db, shared, now)?;
-            let can_force = user.role == crate::domain::Role::Owner
-                && Organization::find(conn, user.organization_id)?.allow_force_checkin;
-            Ok::<_, AppError>((rows, Target::allowed_people(conn, for_db.id)?, can_force))
+            Ok::<_, AppError>((rows, Target::allowed_people(conn, for_db.id)?))
         })
         .await?;
     Ok(AccountsTabPage {
@@ -50,7 +48,7 @@ async fn page(
         is_admin: true,
         accounts,
         people,
-        can_force,
+        can_force: viewer.can_force_checkin(),
         person_email,
         errors,
     })

@@ -6,7 +6,7 @@ use super::load_target;
 use crate::access::can_manage_apps;
 use crate::errors::AppError;
 use crate::lending::view::{AccountRow, account_rows};
-use crate::models::{Account, Organization, Target};
+use crate::models::{Account, Target};
 use crate::state::SharedState;
 use crate::web::{Layout, Viewer};
 
@@ -33,7 +33,7 @@ pub async fn overview(
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
     let for_db = target.clone();
     let is_admin = can_manage_apps(&viewer.user);
-    let (my_credential, allowed, shared, can_force) = state
+    let (my_credential, allowed, shared) = state
         .db
         .run(move |conn| {
             let mine = Account::personal_of(conn, for_db.id, user.id)?;
@@ -44,9 +44,7 @@ pub async fn overview(
             } else {
                 Vec::new()
             };
-            let can_force = user.role == crate::domain::Role::Owner
-                && Organization::find(conn, user.organization_id)?.allow_force_checkin;
-            Ok::<_, AppError>((mine, allowed, shared, can_force))
+            Ok::<_, AppError>((mine, allowed, shared))
         })
         .await?;
     Ok(OverviewPage {
@@ -59,6 +57,6 @@ pub async fn overview(
         allowed,
         // Members see shared accounts only when they are allowed to use them.
         shared,
-        can_force,
+        can_force: viewer.can_force_checkin(),
     })
 }

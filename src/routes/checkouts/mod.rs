@@ -10,8 +10,8 @@ use crate::errors::AppError;
 use crate::jobs::{ExpireCheckout, Job, ResetPassword};
 use crate::lending::view::{CheckoutView, TimeView};
 use crate::lending::{Ended, KeptBecause, LendingError, check_out, end_checkout};
+use crate::models::Checkout;
 use crate::models::checkout::EndReason;
-use crate::models::{Checkout, Organization};
 use crate::routes::accounts::{RevealPage, load_account};
 use crate::routes::apps::load_target;
 use crate::state::SharedState;
@@ -216,14 +216,7 @@ pub async fn force(
     if viewer.user.role != crate::domain::Role::Owner {
         return Err(AppError::forbidden("Only owners can force a check-in."));
     }
-    let organization = viewer.user.organization_id;
-    let allowed = state
-        .db
-        .run(move |conn| {
-            Ok::<_, AppError>(Organization::find(conn, organization)?.allow_force_checkin)
-        })
-        .await?;
-    if !allowed {
+    if !viewer.organization.allow_force_checkin {
         return Err(AppError::forbidden(
             "Forcing a check-in is turned off for this organization (Organization settings).",
         ));
