@@ -46,6 +46,17 @@ impl Application {
             .await
             .context("opening the database")??;
         tracing::info!(database = %config.database.display(), "database ready");
+        if db
+            .run(|conn| Ok::<_, anyhow::Error>(crate::db::autovacuum_is_off(conn)?))
+            .await
+            .unwrap_or(false)
+        {
+            tracing::warn!(
+                "PostgreSQL's autovacuum is off on this server: the tables Keyholder updates all \
+                 day (sessions, accounts, check-outs, jobs) will grow without bound; turn it on \
+                 (autovacuum = on) or run VACUUM on a schedule"
+            );
+        }
 
         let (master_key, vault) = open_vault(&db, &config, &clock).await?;
 

@@ -206,6 +206,19 @@ where
 /// 4 KiB pages: one segment of the log's index).
 const LONG_WAL_PAGES: i64 = 4096;
 
+/// Whether PostgreSQL's autovacuum is turned off for the whole server (SQLite: never). Keyholder
+/// updates sessions, accounts, check-outs and its job queue all day; without autovacuum (or a
+/// scheduled `VACUUM`) their tables and indexes keep every dead row version and only grow.
+pub fn autovacuum_is_off(conn: &mut DbConnection) -> diesel::QueryResult<bool> {
+    if !matches!(conn, DbConnection::Postgres(_)) {
+        return Ok(false);
+    }
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "current_setting('autovacuum') = 'off'",
+    ))
+    .get_result(conn)
+}
+
 /// SQLite only: once the write-ahead log holds more than [`LONG_WAL_PAGES`], copies it back into
 /// the database and starts it again from the beginning. SQLite's own checkpoint after a commit
 /// copies what it can but never restarts the log while a reader still uses it, and with many

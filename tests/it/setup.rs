@@ -9,6 +9,7 @@ engine_tests!(
     setup_link_needs_the_right_token,
     data_survives_a_restart,
     healthz_answers_when_the_database_does,
+    autovacuum_is_read_from_the_server,
 );
 
 async fn setup_link_creates_owner_and_dies(engine: Engine) {
@@ -120,4 +121,31 @@ async fn healthz_answers_when_the_database_does(engine: Engine) {
     assert_eq!(page.status, StatusCode::OK);
     let json: serde_json::Value = serde_json::from_str(&page.body).unwrap();
     assert_eq!(json["status"], "ok");
+}
+
+/// The startup warning's question: is PostgreSQL's autovacuum off? (SQLite has none.)
+async fn autovacuum_is_read_from_the_server(engine: Engine) {
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        autovacuum: String,
+    }
+    let app = spawn_app(&engine).await;
+    let mut conn = app.db();
+    let off = keyholder::db::autovacuum_is_off(&mut conn).unwrap();
+    match engine {
+        Engine::Sqlite => assert!(!off),
+        Engine::Postgres(_) => {
+            use diesel::RunQueryDsl;
+            let shown: Setting = diesel::sql_query("SHOW autovacuum")
+                .get_result(&mut conn)
+                .unwrap();
+            assert_eq!(
+                off,
+                shown.autovacuum == "off",
+                "SHOW autovacuum: {}",
+                shown.autovacuum
+            );
+        }
+    }
 }
