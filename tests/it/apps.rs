@@ -626,6 +626,17 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
         }
     }
     app.allow(&owner, shared, "mia@example.com").await;
+    // Another allowed app sorts first (its accounts by username, whatever their case); an app
+    // Mia is not allowed on is not listed.
+    let another = app.create_target(&owner, "Another estate", &[]).await;
+    app.create_shared_account(&owner, another, "Beta", "service-password")
+        .await;
+    app.create_shared_account(&owner, another, "alpha", "service-password")
+        .await;
+    app.allow(&owner, another, "mia@example.com").await;
+    let hidden = app.create_target(&owner, "Hidden estate", &[]).await;
+    app.create_shared_account(&owner, hidden, "hidden0", "service-password")
+        .await;
     for i in 0..12 {
         let target = app
             .create_target(&owner, &format!("Own app {i:02}"), &[])
@@ -649,9 +660,19 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
     }
     member.get("/").await; // shows, and so clears, the last flash message
     let page = member.get("/").await;
-    page.assert_contains("23 accounts · page 1 of 2");
-    page.assert_contains("svc19");
-    assert!(!page.body.contains("svc20"), "20 shared accounts a page");
+    page.assert_contains("25 accounts · page 1 of 2");
+    let at = |name: &str| {
+        page.body
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} listed"))
+    };
+    assert!(
+        at(">alpha<") < at(">Beta<") && at(">Beta<") < at(">svc00<"),
+        "by app, then username"
+    );
+    page.assert_contains("svc17");
+    assert!(!page.body.contains("svc18"), "20 shared accounts a page");
+    assert!(!page.body.contains("hidden0"), "only the apps Mia may use");
     page.assert_contains("12 credentials · page 1 of 2");
     page.assert_contains("Own app 09");
     assert!(!page.body.contains("Own app 10"), "10 credentials a page");
@@ -660,13 +681,14 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
 
     let both = member.get("/?shared=2&mine=2").await;
     both.assert_contains("svc22");
-    assert!(!both.body.contains("svc19"));
+    both.assert_contains("svc18");
+    assert!(!both.body.contains("svc17"));
     both.assert_contains("Own app 11");
     both.assert_contains("href=\"/?mine=2\""); // back to the first page of shared accounts
     both.assert_contains("href=\"/?shared=2\""); // back to the first page of credentials
     // Past the last page, the lists still say how many there are.
     let past = member.get("/?shared=9&mine=9").await;
-    past.assert_contains("23 accounts, on 2 pages: this page is past the last.");
+    past.assert_contains("25 accounts, on 2 pages: this page is past the last.");
     past.assert_contains("12 credentials, on 2 pages: this page is past the last.");
     assert!(!past.body.contains("You have not stored any login yet"));
 
