@@ -20,7 +20,6 @@ use crate::domain::{AccountId, CheckoutType, Connector, UserId};
 use crate::models::checkout::EndReason;
 use crate::models::{
     Account, AccountState, AuditEvent, Checkout, NewAuditEvent, Notification, Target, User,
-    is_unique_violation,
 };
 use crate::schema::accounts;
 use crate::vault::{Vault, VaultError};
@@ -111,8 +110,8 @@ pub fn check_out(
                 expires_at,
             },
         ) {
-            Ok(id) => id,
-            Err(e) if is_unique_violation(&e) => return Err(Tx::Refused),
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(Tx::Refused),
             Err(e) => return Err(e.into()),
         };
         let claim = diesel::update(

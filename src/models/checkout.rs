@@ -74,9 +74,14 @@ impl Checkout {
             .optional()
     }
 
-    pub fn insert(conn: &mut DbConnection, new: NewCheckout) -> QueryResult<i64> {
-        diesel::insert_into(checkouts::table)
-            .values((
+    /// Records a new check-out; `None` when the account already has an exclusive holder. The
+    /// unique index `checkouts_one_exclusive_holder` decides, with `ON CONFLICT DO NOTHING`
+    /// rather than a failed statement, which PostgreSQL would write to its log as an error for
+    /// every refused check-out. diesel's multi-backend connection has no `ON CONFLICT`, so the
+    /// statement is built for each engine.
+    pub fn insert(conn: &mut DbConnection, new: NewCheckout) -> QueryResult<Option<i64>> {
+        let values = || {
+            (
                 checkouts::organization_id.eq(new.organization.0),
                 checkouts::account_id.eq(new.account.0),
                 checkouts::target_id.eq(new.target.0),
@@ -85,9 +90,22 @@ impl Checkout {
                 checkouts::started_at.eq(new.started_at),
                 checkouts::expires_at.eq(new.expires_at),
                 checkouts::reminded.eq(false),
-            ))
-            .returning(checkouts::id)
-            .get_result(conn)
+            )
+        };
+        match conn {
+            DbConnection::Postgres(conn) => diesel::insert_into(checkouts::table)
+                .values(values())
+                .on_conflict_do_nothing()
+                .returning(checkouts::id)
+                .get_result(conn)
+                .optional(),
+            DbConnection::Sqlite(conn) => diesel::insert_into(checkouts::table)
+                .values(values())
+                .on_conflict_do_nothing()
+                .returning(checkouts::id)
+                .get_result(conn)
+                .optional(),
+        }
     }
 
     /// Ends a check-out that is still active; 0 rows means someone else ended it first.

@@ -557,6 +557,21 @@ async fn fifty_simultaneous_check_outs_make_exactly_one_holder(engine: Engine) {
             .unwrap()
     };
     assert_eq!(active, 1);
+    // A refusal is an answer, not a failed statement (which PostgreSQL would log as an error).
+    let now = chrono::Utc::now().naive_utc();
+    let again = keyholder::models::Checkout::insert(
+        &mut conn,
+        keyholder::models::checkout::NewCheckout {
+            organization: keyholder::domain::OrganizationId(1),
+            account: keyholder::domain::AccountId(account),
+            target: keyholder::domain::TargetId(s.target),
+            user: keyholder::domain::UserId(1),
+            mode: keyholder::domain::CheckoutType::Exclusive,
+            started_at: now,
+            expires_at: now + chrono::Duration::minutes(5),
+        },
+    );
+    assert!(matches!(again, Ok(None)), "{again:?}");
 }
 
 async fn regular_check_outs_share_and_reset_after_the_last(engine: Engine) {

@@ -7,6 +7,7 @@
 
 use std::time::Instant;
 
+use anyhow::Context;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use keyholder::db::{DatabaseUrl, DbConnection};
@@ -317,7 +318,8 @@ pub fn seed(url: &DatabaseUrl, vault: &Vault, scale: Scale) -> anyhow::Result<Se
                     started_at,
                     expires_at: started_at + Duration::minutes(60),
                 },
-            )?;
+            )?
+            .context("a history check-out found its account held")?;
             let (reason, at) = if n % 3 == 0 {
                 (EndReason::Expired, started_at + Duration::minutes(60))
             } else {
