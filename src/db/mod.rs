@@ -618,4 +618,80 @@ mod tests {
         let url = DatabaseUrl::parse("postgres://kh:hunter2hunter2@db:5432/kh").unwrap();
         assert!(!url.display().contains("hunter2"));
     }
+
+    /// A fragment that counts how often diesel walks it, on this thread.
+    #[derive(Debug, Clone, Copy, diesel::query_builder::QueryId)]
+    struct CountedTrue;
+
+    thread_local! {
+        static WALKS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
+    impl diesel::expression::Expression for CountedTrue {
+        type SqlType = diesel::sql_types::Bool;
+    }
+
+    impl<QS> diesel::expression::AppearsOnTable<QS> for CountedTrue {}
+
+    impl<GB> diesel::expression::ValidGrouping<GB> for CountedTrue {
+        type IsAggregate = diesel::expression::is_aggregate::Never;
+    }
+
+    impl<DB: diesel::backend::Backend> diesel::query_builder::QueryFragment<DB> for CountedTrue {
+        fn walk_ast<'b>(
+            &'b self,
+            mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+        ) -> diesel::QueryResult<()> {
+            WALKS.with(|walks| walks.set(walks.get() + 1));
+            out.push_sql("1 = 1");
+            Ok(())
+        }
+    }
+
+    diesel::table! {
+        items (id) {
+            id -> BigInt,
+        }
+    }
+
+    /// A statement served from the statement cache is not written out as SQL again: diesel
+    /// walks it once to ask whether it may be cached and once to collect its binds. The
+    /// multi-backend connection's derive wrote the whole text in both passes (five walks of
+    /// every fragment per execution); the vendored derive (vendor/README.md) writes it only for
+    /// the pass that prepares the statement.
+    #[test]
+    fn a_cached_statement_is_not_written_out_again() {
+        use diesel::prelude::*;
+        let mut conn = DbConnection::Sqlite(SqliteConnection::establish(":memory:").unwrap());
+        conn.batch_execute(
+            "CREATE TABLE items (id INTEGER PRIMARY KEY); INSERT INTO items VALUES (1), (2);",
+        )
+        .unwrap();
+        let query = || {
+            items::table
+                .filter(CountedTrue)
+                .order(items::id)
+                .select(items::id)
+        };
+        let walks = |conn: &mut DbConnection| {
+            WALKS.with(|walks| walks.set(0));
+            let ids: Vec<i64> = query().load(conn).unwrap();
+            assert_eq!(
+                ids,
+                vec![1, 2],
+                "the statement's text is still written when it is prepared"
+            );
+            WALKS.with(std::cell::Cell::get)
+        };
+        let first = walks(&mut conn);
+        let again = walks(&mut conn);
+        assert!(
+            again <= 2,
+            "a cached statement's fragment was walked {again} times (first run: {first})"
+        );
+        assert!(
+            first > again,
+            "the first run writes the text ({first} walks, then {again})"
+        );
+    }
 }
