@@ -1,4 +1,4 @@
-//! Three SQL shapes diesel does not write the way a hot page needs them.
+//! Four SQL shapes diesel does not write the way a hot page needs them.
 //!
 //! - [`in_ids`]: `column IN (…)` with the whole list bound as one value. diesel writes one bind
 //!   per element and never caches such a statement (its text changes with the list's length), so
@@ -7,6 +7,8 @@
 //!   may only use a partial index (`… WHERE status = 'pending'`) for a statement whose text
 //!   proves the condition; with a bound value it re-checks, and recompiles the statement, on
 //!   every run.
+//! - [`unplanned_id`]: a bound id written `(SELECT $1)` on PostgreSQL, so that its planner
+//!   settles on one plan for every value instead of planning the statement anew on each run.
 //! - [`UnreadNotifications`]: a correlated subquery (the unread count of the statement's
 //!   `users` row), which diesel's DSL cannot write; its `sql()` escape hatch could, but marks
 //!   the statement unsafe to cache, so it would be parsed and planned again on every request.
@@ -82,6 +84,55 @@ impl<C> QueryFragment<MultiBackend> for InIds<C>
 where
     C: QueryFragment<Sqlite> + QueryFragment<Pg>,
 {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
+
+/// A bound id that PostgreSQL's planner does not look at: `(SELECT $1)`, a one-row subquery
+/// run once per execution (SQLite gets the plain parameter).
+///
+/// PostgreSQL plans a prepared statement anew for its first five runs, then keeps one generic
+/// plan only if that plan's estimated cost is no higher than the specific plans' average. Where
+/// the value skews the estimate — a person allowed on 21 apps, while the average is 34 — the
+/// generic plan never wins, and the statement is planned on every run even when every plan is
+/// the same walk of the same indexes. Hidden this way, the specific and the generic plans cost
+/// the same and the generic one is kept. Use it only where one plan serves every value.
+pub fn unplanned_id(id: i64) -> UnplannedId {
+    UnplannedId(id)
+}
+
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct UnplannedId(i64);
+
+impl Expression for UnplannedId {
+    type SqlType = BigInt;
+}
+
+impl<QS> AppearsOnTable<QS> for UnplannedId {}
+
+impl<QS> SelectableExpression<QS> for UnplannedId {}
+
+impl<GB> ValidGrouping<GB> for UnplannedId {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryFragment<Sqlite> for UnplannedId {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_bind_param::<BigInt, _>(&self.0)
+    }
+}
+
+impl QueryFragment<Pg> for UnplannedId {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("(SELECT ");
+        out.push_bind_param::<BigInt, _>(&self.0)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryFragment<MultiBackend> for UnplannedId {
     fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
         MultiBackend::walk_variant_ast(self, pass)
     }

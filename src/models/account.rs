@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::{Page, is_unique_violation, like_pattern, lower, page_with_total};
 use crate::db::DbConnection;
-use crate::db::sql::in_ids;
+use crate::db::sql::{in_ids, unplanned_id};
 use crate::domain::{AccountId, AccountNotes, AccountUsername, OrganizationId, TargetId, UserId};
 use crate::schema::{accounts, users};
 use crate::vault::{SecretSlot, Vault, VaultError};
@@ -181,7 +181,8 @@ impl Account {
                 .inner_join(
                     target_users::table.on(target_users::target_id
                         .eq(accounts::target_id)
-                        .and(target_users::user_id.eq(user.0))),
+                        // One plan serves every person (see `unplanned_id`).
+                        .and(target_users::user_id.eq(unplanned_id(user.0)))),
                 )
                 .filter(accounts::owner_user_id.is_null())
         };

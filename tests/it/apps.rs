@@ -14,6 +14,7 @@ engine_tests!(
     impossible_policies_are_refused_with_reasons,
     audit_page_filters_events,
     dashboard_lists_turn_pages_of_their_own,
+    usable_accounts_keep_one_plan_for_everyone,
 );
 
 async fn admin_creates_a_target_and_an_account_and_reveals_it(engine: Engine) {
@@ -701,4 +702,83 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
     let listed = later.body.find("Shared accounts you can use").unwrap();
     let svc00 = later.body.find("svc00").expect("svc00 is listed as held");
     assert!(held < svc00 && svc00 < listed, "svc00 under My check-outs");
+}
+
+/// PostgreSQL plans a prepared statement for its first five runs, then keeps a generic plan
+/// only if it is estimated no dearer than the specific ones. With one person allowed on many
+/// apps and the others on one each, the dashboard's shared-accounts statement was planned anew
+/// on every run for those others (planning cost twice the run itself). It now passes the
+/// person's id so that the planner cannot tell people apart, and keeps one plan.
+async fn usable_accounts_keep_one_plan_for_everyone(engine: Engine) {
+    use diesel::connection::SimpleConnection;
+    use keyholder::models::Account;
+    let app = spawn_app(&engine).await;
+    let _owner = app.set_up().await;
+    let mut conn = app.db();
+    let Engine::Postgres(_) = engine else {
+        // SQLite plans a prepared statement once; its answers are checked by the dashboard's
+        // tests on both engines.
+        let page = Account::usable_by(&mut conn, 1.into(), 1, 20).unwrap();
+        assert_eq!(page.total, 0);
+        return;
+    };
+    // 3 000 apps of five shared accounts each; 201 members.
+    conn.batch_execute(
+        "INSERT INTO users (organization_id, email, name, role, password_hash, created_at, updated_at)
+         SELECT 1, 'member' || g || '@example.com', 'Member ' || g, 'member', 'x', now(), now()
+         FROM generate_series(1, 201) AS g;
+         INSERT INTO targets (organization_id, name, name_key, address, description, connector,
+             connector_settings, checkout_type, exclusive_minutes, password_policy, created_at,
+             updated_at)
+         SELECT 1, 'App ' || g, 'app ' || g, '', '', 'none', '{}', 'regular', 60, '{}', now(), now()
+         FROM generate_series(1, 3000) AS g;
+         INSERT INTO accounts (organization_id, target_id, username, secret, notes, auto_reset,
+             admin_access, created_at, updated_at)
+         SELECT 1, t.id, 'user' || g, '\\x00', '', false, true, now(), now()
+         FROM targets t, generate_series(1, 5) AS g;",
+    )
+    .unwrap();
+    // The first member may use 1 000 apps, every other one a single app.
+    conn.batch_execute(
+        "INSERT INTO target_users (target_id, user_id)
+         SELECT t.id, (SELECT min(id) FROM users WHERE role = 'member')
+         FROM targets t ORDER BY t.id LIMIT 1000;
+         INSERT INTO target_users (target_id, user_id)
+         SELECT (SELECT min(id) FROM targets) + 1000 + u.id % 2000, u.id FROM users u
+         WHERE u.role = 'member' AND u.id > (SELECT min(id) FROM users WHERE role = 'member');
+         ANALYZE;",
+    )
+    .unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let one_app: Id = diesel::sql_query("SELECT max(id) AS id FROM users WHERE role = 'member'")
+        .get_result(&mut conn)
+        .unwrap();
+    for _ in 0..10 {
+        let page = Account::usable_by(&mut conn, one_app.id.into(), 1, 20).unwrap();
+        assert_eq!(
+            page.total, 5,
+            "the five shared accounts of the member's one app"
+        );
+    }
+    #[derive(diesel::QueryableByName, Debug)]
+    struct Plans {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        generic_plans: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        custom_plans: i64,
+    }
+    let plans: Plans = diesel::sql_query(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements
+         WHERE statement LIKE '%target_users%' AND statement LIKE '%OVER ()%'",
+    )
+    .get_result(&mut conn)
+    .unwrap();
+    assert!(
+        plans.generic_plans >= 4 && plans.custom_plans <= 6,
+        "the statement was planned for each person: {plans:?}"
+    );
 }
