@@ -10,6 +10,7 @@ use crate::domain::Role;
 use crate::errors::AppError;
 use crate::lending::view::{AccountRow, usable_rows};
 use crate::models::access_request::{AccessRequest, RequestView};
+use crate::models::account::OwnCredential;
 use crate::models::{Account, Notification, Page, User};
 use crate::routes::apps::page_number;
 use crate::state::SharedState;
@@ -50,7 +51,7 @@ pub struct DashboardPage {
     notifications: Page<NotificationView>,
     checked_out: Vec<(AccountRow, String)>,
     usable: Page<(AccountRow, String)>,
-    credentials: Page<(Account, String)>,
+    credentials: Page<(OwnCredential, String)>,
     /// Access requests waiting for the viewer's answer.
     waiting: Vec<RequestView>,
     /// The page of each list: notifications, shared accounts, own credentials.
