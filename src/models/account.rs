@@ -260,7 +260,6 @@ impl Account {
             .load(conn)
     }
 
-    /// A page of the personal credentials of `user`, with their app's name, by app.
     /// A page of the person's own credentials with their app's name, by app name. The rows are
     /// narrow, so the page is sorted and read in one statement (with the total on PostgreSQL).
     pub fn personal_of_user(
