@@ -4,10 +4,10 @@ use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
 use crate::domain::CheckoutType;
-use crate::models::{Account, AccountState, ActiveCheckout, Checkout, Target, User};
+use crate::models::{AccountState, ActiveCheckout, Checkout, ListedAccount, Target, User};
 
 pub struct AccountRow {
-    pub account: Account,
+    pub account: ListedAccount,
     /// "Available", "Checked out", "Resetting", "Out of sync".
     pub state_label: &'static str,
     /// CSS modifier for the state badge.
@@ -93,7 +93,7 @@ pub fn account_rows(
     conn: &mut DbConnection,
     viewer: &User,
     target: &Target,
-    accounts: Vec<Account>,
+    accounts: Vec<ListedAccount>,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Vec<AccountRow>> {
     let ids: Vec<i64> = accounts.iter().map(|a| a.id.0).collect();
@@ -109,7 +109,7 @@ pub fn account_rows(
 pub fn usable_rows(
     conn: &mut DbConnection,
     viewer: &User,
-    pairs: Vec<(Account, String)>,
+    pairs: Vec<(ListedAccount, String)>,
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Vec<(AccountRow, String)>> {
     let ids: Vec<i64> = pairs.iter().map(|(a, _)| a.id.0).collect();
@@ -121,7 +121,7 @@ pub fn usable_rows(
 }
 
 fn row(
-    account: Account,
+    account: ListedAccount,
     active: &[ActiveCheckout],
     viewer: &User,
     allowed: bool,

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::{Page, is_unique_violation, like_pattern, lower, page_with_total};
 use crate::db::DbConnection;
-use crate::db::sql::{in_ids, unplanned_id};
+use crate::db::sql::unplanned_id;
 use crate::domain::{AccountId, AccountNotes, AccountUsername, OrganizationId, TargetId, UserId};
 use crate::schema::{accounts, users};
 use crate::vault::{SecretSlot, Vault, VaultError};
@@ -80,6 +80,23 @@ pub struct OwnCredential {
     pub target_id: TargetId,
     pub username: String,
     pub admin_access: bool,
+}
+
+/// What the lists of shared accounts show of one and what decides what a viewer may do with it
+/// (the dashboard's, an app's Overview and Accounts tab): never its secret.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct ListedAccount {
+    #[diesel(deserialize_as = i64)]
+    pub id: AccountId,
+    #[diesel(deserialize_as = i64)]
+    pub target_id: TargetId,
+    pub username: String,
+    pub notes: String,
+    pub auto_reset: bool,
+    #[diesel(deserialize_as = String)]
+    pub state: AccountState,
+    pub reset_error: Option<String>,
 }
 
 /// A row of the Credentials list: the account and its owner's name and email, if personal.
@@ -170,24 +187,71 @@ impl Account {
             .optional()
     }
 
-    pub fn shared_of(conn: &mut DbConnection, target: TargetId) -> QueryResult<Vec<Account>> {
+    /// A page of an app's shared accounts, by username (from the partial index on shared
+    /// usernames).
+    pub fn shared_of(
+        conn: &mut DbConnection,
+        target: TargetId,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<ListedAccount>> {
+        let shared = || {
+            accounts::table
+                .filter(accounts::target_id.eq(target.0))
+                .filter(accounts::owner_user_id.is_null())
+        };
+        let page_of = || {
+            shared()
+                .order((lower(accounts::username).asc(), accounts::id.asc()))
+                .limit(per_page)
+                .offset(Page::<Account>::offset(page, per_page))
+        };
+        let (items, total) = page_with_total(
+            conn,
+            page,
+            |conn| {
+                page_of()
+                    .select((ListedAccount::as_select(), count_star().over()))
+                    .load(conn)
+            },
+            |conn| page_of().select(ListedAccount::as_select()).load(conn),
+            |conn| shared().count().get_result(conn),
+        )?;
+        Ok(Page::new(items, total, page, per_page))
+    }
+
+    /// How many of an app's shared accounts come before this one in `shared_of`'s order (to
+    /// show the page it is on).
+    pub fn shared_rank(
+        conn: &mut DbConnection,
+        target: TargetId,
+        id: AccountId,
+        username: &str,
+    ) -> QueryResult<i64> {
         accounts::table
             .filter(accounts::target_id.eq(target.0))
             .filter(accounts::owner_user_id.is_null())
-            .order(lower(accounts::username).asc())
-            .select(Account::as_select())
-            .load(conn)
+            .filter(
+                lower(accounts::username)
+                    .lt(lower(username.to_string()))
+                    .or(lower(accounts::username)
+                        .eq(lower(username.to_string()))
+                        .and(accounts::id.lt(id.0))),
+            )
+            .count()
+            .get_result(conn)
     }
 
     /// A page of the shared accounts of the apps `user` is allowed to use, with the app's name,
     /// by app then username. Read from the person's allowances (target_users by user), then
-    /// each app's shared accounts (the partial index on shared usernames).
+    /// each app's shared accounts (the partial index on shared usernames). The rows are narrow,
+    /// so the page is sorted and read in one statement (with the total on PostgreSQL).
     pub fn usable_by(
         conn: &mut DbConnection,
         user: UserId,
         page: i64,
         per_page: i64,
-    ) -> QueryResult<Page<(Account, String)>> {
+    ) -> QueryResult<Page<(ListedAccount, String)>> {
         use crate::schema::{target_users, targets};
         let usable = || {
             accounts::table
@@ -199,7 +263,6 @@ impl Account {
                 )
                 .filter(accounts::owner_user_id.is_null())
         };
-        // The page is chosen on narrow rows (ids and sort keys), then its rows are loaded.
         let page_of = || {
             usable()
                 .inner_join(targets::table)
@@ -211,44 +274,37 @@ impl Account {
                 .limit(per_page)
                 .offset(Page::<Account>::offset(page, per_page))
         };
-        let (ids, total) = page_with_total(
+        let (items, total) = page_with_total(
             conn,
             page,
             |conn| {
+                let rows: Vec<(ListedAccount, String, i64)> = page_of()
+                    .select((
+                        ListedAccount::as_select(),
+                        targets::name,
+                        count_star().over(),
+                    ))
+                    .load(conn)?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(account, app, total)| ((account, app), total))
+                    .collect())
+            },
+            |conn| {
                 page_of()
-                    .select((accounts::id, count_star().over()))
+                    .select((ListedAccount::as_select(), targets::name))
                     .load(conn)
             },
-            |conn| page_of().select(accounts::id).load(conn),
             |conn| usable().count().get_result(conn),
         )?;
-        Ok(Page::new(
-            Self::with_app_names(conn, &ids)?,
-            total,
-            page,
-            per_page,
-        ))
-    }
-
-    /// The accounts with these ids and their app's name, in the order of `ids`.
-    fn with_app_names(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(Account, String)>> {
-        use crate::schema::targets;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut rows: Vec<(Account, String)> = accounts::table
-            .inner_join(targets::table)
-            .filter(in_ids(accounts::id, ids))
-            .select((Account::as_select(), targets::name))
-            .load(conn)?;
-        let position: std::collections::HashMap<i64, usize> =
-            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        rows.sort_by_key(|(account, _)| position.get(&account.id.0).copied());
-        Ok(rows)
+        Ok(Page::new(items, total, page, per_page))
     }
 
     /// The accounts `user` holds checked out right now, with the app's name, soonest end first.
-    pub fn held_by(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<(Account, String)>> {
+    pub fn held_by(
+        conn: &mut DbConnection,
+        user: UserId,
+    ) -> QueryResult<Vec<(ListedAccount, String)>> {
         use crate::schema::{checkouts, targets};
         accounts::table
             .inner_join(targets::table)
@@ -256,7 +312,7 @@ impl Account {
             .filter(checkouts::user_id.eq(user.0))
             .filter(checkouts::ended_at.is_null())
             .order(checkouts::expires_at.asc())
-            .select((Account::as_select(), targets::name))
+            .select((ListedAccount::as_select(), targets::name))
             .load(conn)
     }
 

@@ -12,7 +12,9 @@ pub mod session;
 pub mod target;
 pub mod user;
 
-pub use account::{Account, AccountError, AccountInput, AccountState, CredentialRow};
+pub use account::{
+    Account, AccountError, AccountInput, AccountState, CredentialRow, ListedAccount,
+};
 pub use audit::{AuditEvent, AuditFilter, AuditRow, NewAuditEvent};
 pub use checkout::{ActiveCheckout, Checkout, EndReason};
 pub use notification::Notification;

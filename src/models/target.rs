@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::{Page, User, is_unique_violation, like_pattern, lower};
+use super::{Page, User, is_unique_violation, like_pattern, lower, page_with_total};
 use zeroize::Zeroizing;
 
 use crate::connectors::ConnectorSettings;
@@ -359,13 +359,33 @@ impl Target {
     }
 
     /// The people allowed to use this target's shared accounts, by name.
-    pub fn allowed_people(conn: &mut DbConnection, target: TargetId) -> QueryResult<Vec<User>> {
-        target_users::table
-            .inner_join(users::table)
-            .filter(target_users::target_id.eq(target.0))
-            .order(lower(users::name).asc())
-            .select(User::as_select())
-            .load(conn)
+    /// A page of the people allowed to use an app's shared accounts, by name.
+    pub fn allowed_people(
+        conn: &mut DbConnection,
+        target: TargetId,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<User>> {
+        let allowed = || target_users::table.filter(target_users::target_id.eq(target.0));
+        let page_of = || {
+            allowed()
+                .inner_join(users::table)
+                .order((lower(users::name).asc(), users::id.asc()))
+                .limit(per_page)
+                .offset(Page::<User>::offset(page, per_page))
+        };
+        let (items, total) = page_with_total(
+            conn,
+            page,
+            |conn| {
+                page_of()
+                    .select((User::as_select(), diesel::dsl::count_star().over()))
+                    .load(conn)
+            },
+            |conn| page_of().select(User::as_select()).load(conn),
+            |conn| allowed().count().get_result(conn),
+        )?;
+        Ok(Page::new(items, total, page, per_page))
     }
 
     pub fn is_allowed(

@@ -15,6 +15,7 @@ engine_tests!(
     audit_page_filters_events,
     dashboard_lists_turn_pages_of_their_own,
     usable_accounts_keep_one_plan_for_everyone,
+    app_lists_turn_pages_of_their_own,
 );
 
 async fn admin_creates_a_target_and_an_account_and_reveals_it(engine: Engine) {
@@ -781,4 +782,114 @@ async fn usable_accounts_keep_one_plan_for_everyone(engine: Engine) {
         plans.generic_plans >= 4 && plans.custom_plans <= 6,
         "the statement was planned for each person: {plans:?}"
     );
+}
+
+/// An app's shared accounts (Overview and Accounts tab) and the people allowed to use them are
+/// paginated, each list with its own pager; a page past the last says how many there are.
+async fn app_lists_turn_pages_of_their_own(engine: Engine) {
+    use keyholder::domain::{EmailAddress, PersonName, Role};
+    use keyholder::models::{NewUser, Target, User};
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let (member, _) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    let target = app.create_target(&owner, "Big estate", &[]).await;
+    for i in 0..27 {
+        app.create_shared_account(&owner, target, &format!("svc{i:02}"), "service-password")
+            .await;
+    }
+    app.allow(&owner, target, "mia@example.com").await;
+    // 51 more people allowed (through the models: signing each in would only take time).
+    let mut conn = app.db();
+    let now = chrono::Utc::now().naive_utc();
+    let mut last = 0;
+    for i in 0..51 {
+        let email = EmailAddress::parse(&format!("person{i:02}@example.com")).unwrap();
+        let name = PersonName::parse(&format!("Person {i:02}")).unwrap();
+        let person = User::insert(
+            &mut conn,
+            NewUser {
+                organization_id: 1.into(),
+                email: &email,
+                name: &name,
+                role: Role::Member,
+                password_hash: "unused",
+            },
+            now,
+        )
+        .unwrap();
+        assert!(Target::allow(&mut conn, target.into(), person.id).unwrap());
+        last = person.id.0;
+    }
+
+    let tab = owner.get(&format!("/apps/{target}/accounts")).await;
+    tab.assert_contains("27 shared accounts · page 1 of 2");
+    tab.assert_contains(">svc24<");
+    assert!(!tab.body.contains(">svc25<"), "25 shared accounts a page");
+    tab.assert_contains("52 people · page 1 of 2");
+    assert!(
+        tab.body.find("Mia Member").unwrap() < tab.body.find("Person 00").unwrap(),
+        "people by name"
+    );
+    tab.assert_contains("Person 48");
+    assert!(!tab.body.contains("Person 49"), "50 people a page");
+    tab.assert_contains(&format!("href=\"/apps/{target}/accounts?page=2\""));
+    tab.assert_contains(&format!("href=\"/apps/{target}/accounts?people=2#people\""));
+
+    let both = owner
+        .get(&format!("/apps/{target}/accounts?page=2&people=2"))
+        .await;
+    both.assert_contains(">svc25<");
+    both.assert_contains(">svc26<");
+    assert!(!both.body.contains(">svc24<"));
+    both.assert_contains("Person 49");
+    both.assert_contains("Person 50");
+    assert!(!both.body.contains("Person 48"));
+    // Each pager keeps the other list's page.
+    both.assert_contains(&format!("href=\"/apps/{target}/accounts?people=2\""));
+    both.assert_contains(&format!("href=\"/apps/{target}/accounts?page=2#people\""));
+
+    // Past the last page, the lists still say how many there are; a nonsense page is the first.
+    let past = owner
+        .get(&format!("/apps/{target}/accounts?page=9&people=9"))
+        .await;
+    past.assert_contains("27 shared accounts, on 2 pages: this page is past the last.");
+    past.assert_contains("52 people, on 2 pages: this page is past the last.");
+    assert!(!past.body.contains("No shared accounts yet"));
+    assert!(!past.body.contains("Nobody yet"));
+    let nonsense = owner
+        .get(&format!("/apps/{target}/accounts?page=abc&people=-3"))
+        .await;
+    assert_eq!(nonsense.status, StatusCode::OK);
+    nonsense.assert_contains("27 shared accounts · page 1 of 2");
+    nonsense.assert_contains("52 people · page 1 of 2");
+
+    // Removing someone from the second page of people comes back to that page.
+    owner
+        .submit(
+            &format!("/apps/{target}/accounts?people=2"),
+            &format!("/apps/{target}/people/{last}/remove"),
+            &[("people", "2")],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}/accounts?people=2"));
+    let after = owner
+        .get(&format!("/apps/{target}/accounts?people=2"))
+        .await;
+    after.assert_contains("Person 49");
+    assert!(!after.body.contains("Person 50"), "removed");
+
+    // The Overview lists the shared accounts 25 a page too, for members allowed to use them.
+    let overview = member.get(&format!("/apps/{target}")).await;
+    overview.assert_contains("27 shared accounts · page 1 of 2");
+    overview.assert_contains(">svc24<");
+    assert!(!overview.body.contains(">svc25<"));
+    overview.assert_contains(&format!("href=\"/apps/{target}?page=2\""));
+    let second = member.get(&format!("/apps/{target}?page=2")).await;
+    second.assert_contains(">svc26<");
+    assert!(!second.body.contains(">svc00<"));
+    second.assert_contains(&format!("href=\"/apps/{target}?page=1\""));
+    let past = member.get(&format!("/apps/{target}?page=5")).await;
+    past.assert_contains("27 shared accounts, on 2 pages: this page is past the last.");
 }

@@ -500,9 +500,14 @@ impl TestApp {
                 ],
             )
             .await;
+        // To the page of the Accounts tab that lists it, scrolled to it.
         page.assert_redirects_to(&format!("/apps/{target}/accounts"));
-        let tab = admin.get(&format!("/apps/{target}/accounts")).await;
-        account_id_for(&tab.body, username).expect("the new account on the Accounts tab")
+        let location = page.location.clone().unwrap_or_default();
+        let (path, anchor) = location.split_once('#').expect("an anchor to the account");
+        let tab = admin.get(path).await;
+        let id = account_id_for(&tab.body, username).expect("the new account on its page");
+        assert_eq!(anchor, format!("account-{id}"));
+        id
     }
 
     /// Allows the person with `email` to use the target's shared accounts.

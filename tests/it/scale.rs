@@ -472,6 +472,7 @@ async fn create_shared_accounts(
 ) -> Vec<i64> {
     let token = admin.on(0).get("/").await.csrf();
     let mut pending = Vec::new();
+    let mut ids = Vec::with_capacity(usernames.len());
     for (i, username) in usernames.iter().enumerate() {
         let browser = admin.on(i);
         let token = token.clone();
@@ -494,21 +495,36 @@ async fn create_shared_accounts(
                 )
                 .await;
             page.assert_redirects_to(&format!("/apps/{target}/accounts"));
+            // The redirect goes to the tab's page that lists the account, scrolled to it.
+            let location = page.location.clone().unwrap_or_default();
+            let (_, anchor) = location.split_once("#account-").expect("an anchor");
+            anchor.parse::<i64>().expect("the new account's id")
         }));
         if pending.len() == 8 {
             for handle in pending.drain(..) {
-                handle.await.unwrap();
+                ids.push(handle.await.unwrap());
             }
         }
     }
     for handle in pending {
-        handle.await.unwrap();
+        ids.push(handle.await.unwrap());
     }
-    let tab = admin.on(1).get(&format!("/apps/{target}/accounts")).await;
-    usernames
+    // The first and the last by username are listed on the first and the last page.
+    let mut sorted: Vec<(String, &String, i64)> = usernames
         .iter()
-        .map(|u| account_id_for(&tab.body, u).unwrap_or_else(|| panic!("{u} on the tab")))
-        .collect()
+        .zip(&ids)
+        .map(|(u, id)| (u.to_lowercase(), u, *id))
+        .collect();
+    sorted.sort();
+    let pages = usernames.len().div_ceil(25);
+    for (page, (_, username, id)) in [(1, &sorted[0]), (pages, &sorted[sorted.len() - 1])] {
+        let tab = admin
+            .on(1)
+            .get(&format!("/apps/{target}/accounts?page={page}"))
+            .await;
+        assert_eq!(account_id_for(&tab.body, username), Some(*id));
+    }
+    ids
 }
 
 /// Adds a user through the Users page; returns their id.

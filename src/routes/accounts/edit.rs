@@ -152,7 +152,19 @@ pub async fn edit_post(
                 Ok::<_, AccountError>(email_ids)
             });
             match result {
-                Ok(email_ids) => Ok(Ok(email_ids)),
+                Ok(email_ids) => {
+                    let link = if before.is_shared() {
+                        crate::routes::apps::shared_account_link(
+                            conn,
+                            before.target_id,
+                            before.id,
+                            input.username.as_str(),
+                        )?
+                    } else {
+                        format!("/apps/{}", before.target_id)
+                    };
+                    Ok(Ok((email_ids, link)))
+                }
                 Err(AccountError::UsernameTaken) => Ok(Err(
                     "This app already has a shared account with this username.",
                 )),
@@ -165,14 +177,10 @@ pub async fn edit_post(
         })
         .await?;
     match saved {
-        Ok(email_ids) => {
+        Ok((email_ids, link)) => {
             crate::jobs::enqueue_emails(&state, &email_ids).await;
             Flash::push(&viewer.session, Flash::success("The account was saved."));
-            Ok(Either::Left(see_other(&if account.is_shared() {
-                format!("/apps/{}/accounts", target.id)
-            } else {
-                format!("/apps/{}", target.id)
-            })))
+            Ok(Either::Left(see_other(&link)))
         }
         Err(message) => {
             let mut errors = FieldErrors::new();

@@ -157,7 +157,19 @@ pub async fn new_post(
                 Ok::<_, AccountError>(account)
             });
             match result {
-                Ok(account) => Ok(Ok(account)),
+                Ok(account) => {
+                    let link = if account.is_shared() {
+                        crate::routes::apps::shared_account_link(
+                            conn,
+                            account.target_id,
+                            account.id,
+                            &account.username,
+                        )?
+                    } else {
+                        format!("/apps/{}", account.target_id)
+                    };
+                    Ok(Ok((account, link)))
+                }
                 Err(AccountError::UsernameTaken) => Ok(Err((
                     "username",
                     "This app already has a shared account with this username.",
@@ -172,7 +184,7 @@ pub async fn new_post(
         })
         .await?;
     match created {
-        Ok(account) => {
+        Ok((account, link)) => {
             Flash::push(
                 &viewer.session,
                 Flash::success(if account.is_shared() {
@@ -184,11 +196,7 @@ pub async fn new_post(
                         .to_string()
                 }),
             );
-            Ok(Either::Left(see_other(&if account.is_shared() {
-                format!("/apps/{}/accounts", target.id)
-            } else {
-                format!("/apps/{}", target.id)
-            })))
+            Ok(Either::Left(see_other(&link)))
         }
         Err((field, message)) => {
             let mut errors = FieldErrors::new();

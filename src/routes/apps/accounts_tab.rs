@@ -3,11 +3,16 @@ use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
 
-use super::load_target;
-use crate::domain::{EmailAddress, UserId};
+use serde::Deserialize;
+
+use super::{load_target, page_number};
+use diesel::QueryResult;
+
+use crate::db::DbConnection;
+use crate::domain::{AccountId, EmailAddress, TargetId, UserId};
 use crate::errors::AppError;
 use crate::lending::view::{AccountRow, account_rows};
-use crate::models::{Account, AuditEvent, NewAuditEvent, Target, User};
+use crate::models::{Account, AuditEvent, NewAuditEvent, Page, Target, User};
 use crate::state::SharedState;
 use crate::web::{AdminViewer, FieldErrors, Flash, Layout, RawForm, see_other};
 
@@ -18,17 +23,50 @@ pub struct AccountsTabPage {
     target: Target,
     tab: &'static str,
     is_admin: bool,
-    accounts: Vec<AccountRow>,
-    people: Vec<User>,
+    accounts: Page<AccountRow>,
+    people: Page<User>,
     can_force: bool,
     person_email: String,
     errors: FieldErrors,
+}
+
+pub const ACCOUNTS_PER_PAGE: i64 = 25;
+pub const PEOPLE_PER_PAGE: i64 = 50;
+
+/// Each list turns its own pages: `page` the shared accounts, `people` the people allowed.
+#[derive(Deserialize, Default)]
+pub struct Query {
+    #[serde(default)]
+    page: Option<String>,
+    #[serde(default)]
+    people: Option<String>,
+}
+
+impl AccountsTabPage {
+    /// This tab with one list turned to another page, the other kept.
+    fn page_link(&self, list: &str, to: i64) -> String {
+        let (accounts, people) = match list {
+            "people" => (self.accounts.page, to),
+            _ => (to, self.people.page),
+        };
+        accounts_tab_link(self.target.id.0, accounts, people)
+    }
+}
+
+impl Query {
+    fn pages(&self) -> (i64, i64) {
+        (
+            page_number(self.page.as_deref()),
+            page_number(self.people.as_deref()),
+        )
+    }
 }
 
 async fn page(
     viewer: &AdminViewer,
     state: &SharedState,
     target: Target,
+    (accounts_page, people_page): (i64, i64),
     person_email: String,
     errors: FieldErrors,
 ) -> Result<AccountsTabPage, AppError> {
@@ -36,9 +74,11 @@ async fn page(
     let (accounts, people) = state
         .db
         .run(move |conn| {
-            let shared = Account::shared_of(conn, for_db.id)?;
-            let rows = account_rows(conn, &user, &for_db, shared, now)?;
-            Ok::<_, AppError>((rows, Target::allowed_people(conn, for_db.id)?))
+            let shared = Account::shared_of(conn, for_db.id, accounts_page, ACCOUNTS_PER_PAGE)?;
+            let (total, page, per_page) = (shared.total, shared.page, shared.per_page);
+            let rows = account_rows(conn, &user, &for_db, shared.items, now)?;
+            let people = Target::allowed_people(conn, for_db.id, people_page, PEOPLE_PER_PAGE)?;
+            Ok::<_, AppError>((Page::new(rows, total, page, per_page), people))
         })
         .await?;
     Ok(AccountsTabPage {
@@ -58,9 +98,19 @@ pub async fn accounts_tab(
     viewer: AdminViewer,
     state: SharedState,
     path: web::Path<i64>,
+    query: web::Query<Query>,
 ) -> Result<AccountsTabPage, AppError> {
     let target = load_target(&state, viewer.user.organization_id, path.into_inner()).await?;
-    page(&viewer, &state, target, String::new(), FieldErrors::new()).await
+    let pages = query.pages();
+    page(
+        &viewer,
+        &state,
+        target,
+        pages,
+        String::new(),
+        FieldErrors::new(),
+    )
+    .await
 }
 
 /// Allows a person of the organization, found by email, to use the shared accounts.
@@ -77,7 +127,7 @@ pub async fn add_person(
         Err(message) => {
             let mut errors = FieldErrors::new();
             errors.add("email", message);
-            let page = page(&viewer, &state, target, raw, errors).await?;
+            let page = page(&viewer, &state, target, (1, 1), raw, errors).await?;
             return Ok(Either::Right((page, StatusCode::UNPROCESSABLE_ENTITY)));
         }
     };
@@ -141,7 +191,7 @@ pub async fn add_person(
         Err(message) => {
             let mut errors = FieldErrors::new();
             errors.add("email", message);
-            let page = page(&viewer, &state, target, raw, errors).await?;
+            let page = page(&viewer, &state, target, (1, 1), raw, errors).await?;
             Ok(Either::Right((page, StatusCode::UNPROCESSABLE_ENTITY)))
         }
     }
@@ -151,9 +201,11 @@ pub async fn remove_person(
     viewer: AdminViewer,
     state: SharedState,
     path: web::Path<(i64, i64)>,
-    _form: RawForm,
+    form: RawForm,
 ) -> Result<HttpResponse, AppError> {
     let (target_id, user_id) = path.into_inner();
+    // Back to the page of people the admin was on.
+    let people_page = page_number(Some(form.get("people")));
     let target = load_target(&state, viewer.user.organization_id, target_id).await?;
     let organization = viewer.user.organization_id;
     let now = state.clock.now_naive();
@@ -192,5 +244,35 @@ pub async fn remove_person(
         })
         .await?;
     Flash::push(&viewer.session, Flash::success("Access removed."));
-    Ok(see_other(&format!("/apps/{}/accounts", target.id)))
+    Ok(see_other(&accounts_tab_link(target.id.0, 1, people_page)))
+}
+
+/// The Accounts tab's page that lists this shared account, scrolled to it.
+pub fn shared_account_link(
+    conn: &mut DbConnection,
+    target: TargetId,
+    id: AccountId,
+    username: &str,
+) -> QueryResult<String> {
+    let before = Account::shared_rank(conn, target, id, username)?;
+    Ok(format!(
+        "{}#account-{}",
+        accounts_tab_link(target.0, before / ACCOUNTS_PER_PAGE + 1, 1),
+        id.0
+    ))
+}
+
+/// The Accounts tab's address with its lists on these pages (page 1 left out).
+pub fn accounts_tab_link(target: i64, accounts_page: i64, people_page: i64) -> String {
+    let mut parts = Vec::new();
+    for (name, value) in [("page", accounts_page), ("people", people_page)] {
+        if value > 1 {
+            parts.push(format!("{name}={value}"));
+        }
+    }
+    if parts.is_empty() {
+        format!("/apps/{target}/accounts")
+    } else {
+        format!("/apps/{target}/accounts?{}", parts.join("&"))
+    }
 }

@@ -8,7 +8,7 @@ mod new;
 mod overview;
 mod settings;
 
-pub use accounts_tab::{accounts_tab, add_person, remove_person};
+pub use accounts_tab::{accounts_tab, add_person, remove_person, shared_account_link};
 pub use credentials::{add_policy_admin, credentials, remove_policy_admin, request_access};
 pub use delete::{delete_get, delete_post};
 pub use list::list;

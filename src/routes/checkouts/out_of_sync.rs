@@ -11,7 +11,7 @@ use crate::jobs::{Job, ResetPassword};
 use crate::lending::{retry_reset as retry, set_real_password};
 use crate::models::{Account, AccountState, Target};
 use crate::routes::accounts::load_account;
-use crate::routes::apps::load_target;
+use crate::routes::apps::{load_target, shared_account_link};
 use crate::state::SharedState;
 use crate::web::{AdminViewer, FieldErrors, Flash, Layout, RawForm, see_other};
 
@@ -36,13 +36,17 @@ pub async fn retry_reset(
     path: web::Path<i64>,
     _form: RawForm,
 ) -> Result<HttpResponse, AppError> {
-    let (account, target) = load_out_of_sync(&viewer, &state, path.into_inner()).await?;
+    let (account, _) = load_out_of_sync(&viewer, &state, path.into_inner()).await?;
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
     let client = viewer.client.as_str().to_string();
     let id = account.id;
-    let restarted = state
+    let (restarted, link) = state
         .db
-        .run(move |conn| Ok::<_, AppError>(retry(conn, &user, &account, now, Some(&client))?))
+        .run(move |conn| {
+            let restarted = retry(conn, &user, &account, now, Some(&client))?;
+            let link = shared_account_link(conn, account.target_id, account.id, &account.username)?;
+            Ok::<_, AppError>((restarted, link))
+        })
         .await?;
     if restarted {
         state
@@ -55,7 +59,7 @@ pub async fn retry_reset(
             .await;
         Flash::push(&viewer.session, Flash::info("The reset is being retried."));
     }
-    Ok(see_other(&format!("/apps/{}/accounts", target.id)))
+    Ok(see_other(&link))
 }
 
 #[derive(Template, WebTemplate)]
@@ -117,26 +121,17 @@ pub async fn real_password_post(
         state.clock.now_naive(),
     );
     let client = viewer.client.as_str().to_string();
-    state
+    let link = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>(set_real_password(
-                conn,
-                &vault,
-                &user,
-                &account,
-                &password,
-                now,
-                Some(&client),
-            )?)
+            set_real_password(conn, &vault, &user, &account, &password, now, Some(&client))?;
+            let link = shared_account_link(conn, account.target_id, account.id, &account.username)?;
+            Ok::<_, AppError>(link)
         })
         .await?;
     Flash::push(
         &viewer.session,
         Flash::success("The password was stored. The account is available again."),
     );
-    Ok(Either::Left(see_other(&format!(
-        "/apps/{}/accounts",
-        target.id
-    ))))
+    Ok(Either::Left(see_other(&link)))
 }
