@@ -127,6 +127,13 @@ pub enum AccountError {
     Database(#[from] diesel::result::Error),
 }
 
+/// Rows read with their app's name and the page's total, as [`page_with_total`] takes them.
+fn with_app_names<T>(rows: Vec<(T, String, i64)>) -> Vec<((T, String), i64)> {
+    rows.into_iter()
+        .map(|(row, app, total)| ((row, app), total))
+        .collect()
+}
+
 pub fn secret_slot(id: AccountId) -> SecretSlot {
     SecretSlot::new("accounts", id.0, "secret")
 }
@@ -278,17 +285,14 @@ impl Account {
             conn,
             page,
             |conn| {
-                let rows: Vec<(ListedAccount, String, i64)> = page_of()
+                page_of()
                     .select((
                         ListedAccount::as_select(),
                         targets::name,
                         count_star().over(),
                     ))
-                    .load(conn)?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(account, app, total)| ((account, app), total))
-                    .collect())
+                    .load(conn)
+                    .map(with_app_names)
             },
             |conn| {
                 page_of()
@@ -337,17 +341,14 @@ impl Account {
             conn,
             page,
             |conn| {
-                let rows: Vec<(OwnCredential, String, i64)> = page_of()
+                page_of()
                     .select((
                         OwnCredential::as_select(),
                         targets::name,
                         count_star().over(),
                     ))
-                    .load(conn)?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(credential, app, total)| ((credential, app), total))
-                    .collect())
+                    .load(conn)
+                    .map(with_app_names)
             },
             |conn| {
                 page_of()
