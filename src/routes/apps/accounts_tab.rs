@@ -2,12 +2,10 @@ use actix_web::http::StatusCode;
 use actix_web::{Either, HttpResponse, web};
 use askama::Template;
 use askama_web::WebTemplate;
-
+use diesel::QueryResult;
 use serde::Deserialize;
 
 use super::{load_target, page_number};
-use diesel::QueryResult;
-
 use crate::db::DbConnection;
 use crate::domain::{AccountId, EmailAddress, TargetId, UserId};
 use crate::errors::AppError;
@@ -34,7 +32,7 @@ pub const ACCOUNTS_PER_PAGE: i64 = 25;
 pub const PEOPLE_PER_PAGE: i64 = 50;
 
 /// Each list turns its own pages: `page` the shared accounts, `people` the people allowed.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize)]
 pub struct Query {
     #[serde(default)]
     page: Option<String>,

@@ -1,7 +1,6 @@
 use actix_web::web;
 use askama::Template;
 use askama_web::WebTemplate;
-
 use serde::Deserialize;
 
 use super::accounts_tab::ACCOUNTS_PER_PAGE;
