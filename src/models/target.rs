@@ -358,7 +358,6 @@ impl Target {
         .get_result(conn)
     }
 
-    /// The people allowed to use this target's shared accounts, by name.
     /// A page of the people allowed to use an app's shared accounts, by name.
     pub fn allowed_people(
         conn: &mut DbConnection,
