@@ -284,13 +284,9 @@ impl Target {
         let (total, items) = if term.is_empty() {
             page_of!(in_organization, targets::name_key)
         } else if matches!(conn, DbConnection::Sqlite(_)) && term.chars().count() >= 3 {
-            let matching = fts_matches(conn, &term, NARROW_TRIGRAM)?;
             // Counted and sorted from the narrow keys of the matches (name keys are unique in
             // an organization), then only the page's rows are loaded.
-            let mut keys: Vec<(String, i64)> = targets::table
-                .filter(in_organization.and(in_ids(targets::id, &matching)))
-                .select((targets::name_key, targets::id))
-                .load(conn)?;
+            let mut keys = fts_matches(conn, organization, &term, NARROW_TRIGRAM)?;
             keys.sort_unstable();
             if sort == SortOrder::NameDescending {
                 keys.reverse();
@@ -532,7 +528,12 @@ const LONG_PHRASE_TRIGRAMS: usize = 8;
 /// goes to the index at once: each trial costs about as much as reading a few hundred apps'
 /// entries of a list (30 µs), and "grafana-0" spent 0.22 ms on seven trials that found nothing
 /// rare before its own lookup of 0.16 ms.
-fn fts_matches(conn: &mut DbConnection, term: &str, narrow: usize) -> QueryResult<Vec<i64>> {
+fn fts_matches(
+    conn: &mut DbConnection,
+    organization: OrganizationId,
+    term: &str,
+    narrow: usize,
+) -> QueryResult<Vec<(String, i64)>> {
     fn quoted(text: &str) -> String {
         format!("\"{}\"", text.replace('"', "\"\""))
     }
@@ -573,18 +574,25 @@ fn fts_matches(conn: &mut DbConnection, term: &str, narrow: usize) -> QueryResul
             }
         }
         if let Some(candidates) = candidates {
-            let texts: Vec<(i64, String)> = targets::table
+            let texts: Vec<(String, i64, String)> = targets::table
                 .filter(in_ids(targets::id, &candidates))
-                .select((targets::id, targets::search_text))
+                .filter(targets::organization_id.eq(organization.0))
+                .select((targets::name_key, targets::id, targets::search_text))
                 .load(conn)?;
             return Ok(texts
                 .into_iter()
-                .filter(|(_, text)| text.to_lowercase().contains(term))
-                .map(|(id, _)| id)
+                .filter(|(_, _, text)| text.to_lowercase().contains(term))
+                .map(|(key, id, _)| (key, id))
                 .collect());
         }
     }
-    lookup(conn, quoted(term), i64::MAX)
+    // The phrase itself, with the matches' name keys in the same statement.
+    targets_search::table
+        .inner_join(targets::table.on(targets::id.eq(targets_search::rowid)))
+        .filter(fts_match(targets_search::search_text, quoted(term)))
+        .filter(targets::organization_id.eq(organization.0))
+        .select((targets::name_key, targets::id))
+        .load(conn)
 }
 
 /// What Manage Apps searches in: name, address and description, lower-cased, one per line.
@@ -662,13 +670,29 @@ mod tests {
                 .collect();
             // From "no trigram is rare enough" (the phrase itself) to "any trigram is".
             for narrow in [0, 4, NARROW_TRIGRAM, 100_000] {
-                let mut found = fts_matches(&mut conn, term, narrow).unwrap();
+                let mut found: Vec<i64> = fts_matches(&mut conn, 1.into(), term, narrow)
+                    .unwrap()
+                    .into_iter()
+                    .map(|(_, id)| id)
+                    .collect();
                 found.sort_unstable();
                 assert_eq!(
                     found, expected,
                     "{term:?} with trigrams of at most {narrow} apps"
                 );
             }
+        }
+        // The matches come with their name keys, and only from the organization asked about.
+        for narrow in [0, 100_000] {
+            assert_eq!(
+                fts_matches(&mut conn, 1.into(), "team 42 (old)", narrow).unwrap(),
+                vec![("app 300".to_string(), 301)]
+            );
+            assert!(
+                fts_matches(&mut conn, 2.into(), "estate, run by team 42", narrow)
+                    .unwrap()
+                    .is_empty()
+            );
         }
     }
 }
