@@ -246,8 +246,8 @@ impl Target {
     /// Manage Apps: a page of the organization's targets matching `term` in name, address or
     /// description (case-insensitive, any part), with account counts: a count, the page and its
     /// account counts, whatever the page's size (on SQLite a term of three characters or more
-    /// takes the trigram lookups of [`fts_matches`], the matches' name keys and the page's
-    /// rows). Terms of three characters or more are looked up in the trigram index of
+    /// takes the trigram lookups of [`fts_matches`], which bring the matches' name keys, and the
+    /// page's rows). Terms of three characters or more are looked up in the trigram index of
     /// `search_text` (FTS5 on SQLite, pg_trgm on PostgreSQL); shorter ones read the
     /// organization's apps.
     pub fn search(
@@ -515,8 +515,8 @@ const TRIGRAMS_TRIED: usize = 8;
 /// A phrase of fewer trigrams than this is matched by the index at once (see [`fts_matches`]).
 const LONG_PHRASE_TRIGRAMS: usize = 8;
 
-/// SQLite: the ids of the apps whose search text contains `term` (lower-cased, three characters
-/// or more), from the FTS5 trigram index.
+/// SQLite: the name keys and ids of the organization's apps whose search text contains `term`
+/// (lower-cased, three characters or more), from the FTS5 trigram index.
 ///
 /// A phrase is matched as a chain of trigrams, and FTS5 walks every trigram's whole list of
 /// apps: "estate, run by team 42" read twenty lists, most of them naming nearly every app (2 ms
