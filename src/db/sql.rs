@@ -1,4 +1,4 @@
-//! Four SQL shapes diesel does not write the way a hot page needs them.
+//! Five SQL shapes diesel does not write the way a hot page needs them.
 //!
 //! - [`in_ids`]: `column IN (…)` with the whole list bound as one value. diesel writes one bind
 //!   per element and never caches such a statement (its text changes with the list's length), so
@@ -12,6 +12,8 @@
 //! - [`UnreadNotifications`]: a correlated subquery (the unread count of the statement's
 //!   `users` row), which diesel's DSL cannot write; its `sql()` escape hatch could, but marks
 //!   the statement unsafe to cache, so it would be parsed and planned again on every request.
+//! - [`AccountsOfTarget`] and [`UnmanagedOfTarget`]: the same, for the accounts of the
+//!   statement's `targets` row (Manage Apps shows both counts beside each app).
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
@@ -195,6 +197,56 @@ impl<DB: Backend> QueryFragment<DB> for UnreadNotifications {
         Ok(())
     }
 }
+
+/// Declares a correlated `(SELECT COUNT(*) …)` of the statement's `targets` row: its text never
+/// changes, so its statement is prepared once (one type per text: diesel caches a prepared
+/// statement by the query's type).
+macro_rules! count_of_target {
+    ($(#[$doc:meta])* $name:ident, $sql:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, QueryId)]
+        pub struct $name;
+
+        impl Expression for $name {
+            type SqlType = BigInt;
+        }
+
+        impl<QS> AppearsOnTable<QS> for $name where
+            crate::schema::targets::id: AppearsOnTable<QS>
+        {
+        }
+
+        impl<QS> SelectableExpression<QS> for $name where
+            crate::schema::targets::id: AppearsOnTable<QS>
+        {
+        }
+
+        impl<GB> ValidGrouping<GB> for $name {
+            type IsAggregate = diesel::expression::is_aggregate::Never;
+        }
+
+        impl<DB: Backend> QueryFragment<DB> for $name {
+            fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
+            }
+        }
+    };
+}
+
+count_of_target!(
+    /// `(SELECT COUNT(*) FROM accounts WHERE target_id = targets.id)`: every account of the
+    /// statement's app, shared and personal (read from the `accounts_target` index alone).
+    AccountsOfTarget,
+    "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\")"
+);
+
+count_of_target!(
+    /// Its Unmanaged accounts: those whose owner has not allowed admin access.
+    UnmanagedOfTarget,
+    "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\" \
+     AND NOT \"accounts\".\"admin_access\")"
+);
 
 #[cfg(test)]
 mod tests {

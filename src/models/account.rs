@@ -407,21 +407,45 @@ impl Account {
                             .and(users::id.nullable().is_not_null())),
                 )
         };
-        let total: i64 = filtered().count().get_result(conn)?;
-        let rows: Vec<(Account, Option<String>, Option<String>)> = filtered()
-            .order((
-                accounts::owner_user_id.is_not_null(),
-                lower(accounts::username).asc(),
-                accounts::id.asc(),
-            ))
-            .limit(per_page)
-            .offset(Page::<CredentialRow>::offset(page, per_page))
-            .select((
-                Account::as_select(),
-                users::name.nullable(),
-                users::email.nullable(),
-            ))
-            .load(conn)?;
+        let page_of = || {
+            filtered()
+                .order((
+                    accounts::owner_user_id.is_not_null(),
+                    lower(accounts::username).asc(),
+                    accounts::id.asc(),
+                ))
+                .limit(per_page)
+                .offset(Page::<CredentialRow>::offset(page, per_page))
+        };
+        let (rows, total) = page_with_total(
+            conn,
+            page,
+            |conn| {
+                page_of()
+                    .select((
+                        Account::as_select(),
+                        users::name.nullable(),
+                        users::email.nullable(),
+                        count_star().over(),
+                    ))
+                    .load::<(Account, Option<String>, Option<String>, i64)>(conn)
+                    .map(|rows| {
+                        rows.into_iter()
+                            .map(|(account, name, email, total)| ((account, name, email), total))
+                            .collect()
+                    })
+            },
+            |conn| {
+                page_of()
+                    .select((
+                        Account::as_select(),
+                        users::name.nullable(),
+                        users::email.nullable(),
+                    ))
+                    .load(conn)
+            },
+            |conn| filtered().count().get_result(conn),
+        )?;
         Ok(Page::new(
             rows.into_iter()
                 .map(|(account, owner_name, owner_email)| CredentialRow {

@@ -10,7 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::connectors::ConnectorSettings;
 use crate::db::DbConnection;
-use crate::db::sql::in_ids;
+use crate::db::sql::{AccountsOfTarget, UnmanagedOfTarget, in_ids};
 use crate::domain::{
     CheckoutType, Connector, ExclusiveMinutes, OrganizationId, PasswordPolicy, TargetAddress,
     TargetDescription, TargetId, TargetName, UserId,
@@ -99,6 +99,51 @@ pub struct TargetSummary {
     pub target: TargetListItem,
     pub accounts: i64,
     pub unmanaged: i64,
+}
+
+impl From<(TargetListItem, i64, i64)> for TargetSummary {
+    fn from((target, accounts, unmanaged): (TargetListItem, i64, i64)) -> Self {
+        Self {
+            target,
+            accounts,
+            unmanaged,
+        }
+    }
+}
+
+/// The account counts of a page of apps read in index order (where subqueries in the page's
+/// own statement would also run for the rows an offset skips), in one grouped statement.
+fn with_account_counts(
+    conn: &mut DbConnection,
+    items: Vec<TargetListItem>,
+) -> QueryResult<Vec<TargetSummary>> {
+    let ids: Vec<i64> = items.iter().map(|t| t.id.0).collect();
+    let counts: HashMap<i64, (i64, i64)> = accounts::table
+        .filter(in_ids(accounts::target_id, &ids))
+        .group_by(accounts::target_id)
+        .select((
+            accounts::target_id,
+            diesel::dsl::count_star(),
+            diesel::dsl::count(diesel::dsl::case_when(
+                accounts::admin_access.eq(false),
+                accounts::id,
+            )),
+        ))
+        .load::<(i64, i64, i64)>(conn)?
+        .into_iter()
+        .map(|(target, all, unmanaged)| (target, (all, unmanaged)))
+        .collect();
+    Ok(items
+        .into_iter()
+        .map(|target| {
+            let (accounts, unmanaged) = counts.get(&target.id.0).copied().unwrap_or((0, 0));
+            TargetSummary {
+                accounts,
+                unmanaged,
+                target,
+            }
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -244,12 +289,14 @@ impl Target {
     }
 
     /// Manage Apps: a page of the organization's targets matching `term` in name, address or
-    /// description (case-insensitive, any part), with account counts: a count, the page and its
-    /// account counts, whatever the page's size (on SQLite a term of three characters or more
-    /// takes the trigram lookups of [`fts_matches`], which bring the matches' name keys, and the
-    /// page's rows). Terms of three characters or more are looked up in the trigram index of
-    /// `search_text` (FTS5 on SQLite, pg_trgm on PostgreSQL); shorter ones read the
-    /// organization's apps.
+    /// description (case-insensitive, any part), with their account counts, in a number of
+    /// statements that does not grow with the page: on PostgreSQL a search is one statement
+    /// (matches, their count, the page and its counts); on SQLite a term of three characters or
+    /// more takes the trigram lookups of [`fts_matches`], which bring the matches' name keys,
+    /// then the page's rows with their counts; the whole list and SQLite's shorter terms take a
+    /// count, the page, and its counts. Terms of three characters or more are looked up in the
+    /// trigram index of `search_text` (FTS5 on SQLite, pg_trgm on PostgreSQL); shorter ones
+    /// read the organization's apps.
     pub fn search(
         conn: &mut DbConnection,
         organization: OrganizationId,
@@ -275,7 +322,7 @@ impl Target {
                     SortOrder::NameAscending => query.order($key.asc()).load(conn)?,
                     SortOrder::NameDescending => query.order($key.desc()).load(conn)?,
                 };
-                (total, items)
+                (total, with_account_counts(conn, items)?)
             }};
         }
         // A search sorts its matches by `lower(name_key)` (the same order, name_key being lower
@@ -285,7 +332,7 @@ impl Target {
             page_of!(in_organization, targets::name_key)
         } else if matches!(conn, DbConnection::Sqlite(_)) && term.chars().count() >= 3 {
             // Counted and sorted from the narrow keys of the matches (name keys are unique in
-            // an organization), then only the page's rows are loaded.
+            // an organization), then only the page's rows are loaded, with their account counts.
             let mut keys = fts_matches(conn, organization, &term, NARROW_TRIGRAM)?;
             keys.sort_unstable();
             if sort == SortOrder::NameDescending {
@@ -298,52 +345,69 @@ impl Target {
                 .take(usize::try_from(per_page).unwrap_or(0))
                 .map(|(_, id)| *id)
                 .collect();
-            let mut items: Vec<TargetListItem> = targets::table
+            let mut items: Vec<TargetSummary> = targets::table
                 .filter(in_ids(targets::id, &shown))
-                .select(TargetListItem::as_select())
-                .load(conn)?;
-            items.sort_by_key(|t| shown.iter().position(|id| *id == t.id.0));
+                .select((
+                    TargetListItem::as_select(),
+                    AccountsOfTarget,
+                    UnmanagedOfTarget,
+                ))
+                .load::<(TargetListItem, i64, i64)>(conn)?
+                .into_iter()
+                .map(TargetSummary::from)
+                .collect();
+            items.sort_by_key(|t| shown.iter().position(|id| *id == t.target.id.0));
             (keys.len() as i64, items)
+        } else if matches!(conn, DbConnection::Postgres(_)) {
+            // One statement: PostgreSQL finds the matches in the trigram index, counts them in
+            // the same pass (a window), sorts them, and runs the account counts' subqueries
+            // after the sort, for the rows the page shows (it postpones costly output columns
+            // past a sort under a LIMIT).
+            let matching =
+                in_organization.and(targets::search_text.like(like_pattern(&term)).escape('\\'));
+            let query = targets::table
+                .filter(matching.clone())
+                .select((
+                    TargetListItem::as_select(),
+                    AccountsOfTarget,
+                    UnmanagedOfTarget,
+                    diesel::dsl::count_star().over(),
+                ))
+                .limit(per_page)
+                .offset(Page::<Target>::offset(page, per_page));
+            let found: Vec<(TargetListItem, i64, i64, i64)> = match sort {
+                SortOrder::NameAscending => {
+                    query.order(lower(targets::name_key).asc()).load(conn)?
+                }
+                SortOrder::NameDescending => {
+                    query.order(lower(targets::name_key).desc()).load(conn)?
+                }
+            };
+            let total = match found.first() {
+                Some((_, _, _, total)) => *total,
+                None if page > 1 => targets::table.filter(matching).count().get_result(conn)?,
+                None => 0,
+            };
+            let items = found
+                .into_iter()
+                .map(|(target, accounts, unmanaged, _)| TargetSummary {
+                    target,
+                    accounts,
+                    unmanaged,
+                })
+                .collect();
+            (total, items)
         } else {
+            // SQLite sorts the matches of a one- or two-character term with a temporary b-tree
+            // and would run subqueries in its output columns for every match, not only the
+            // page's: the page's counts come in a statement of their own.
             let pattern = like_pattern(&term);
             page_of!(
                 in_organization.and(targets::search_text.like(pattern.clone()).escape('\\')),
                 lower(targets::name_key)
             )
         };
-        let ids: Vec<i64> = items.iter().map(|t| t.id.0).collect();
-        // Accounts and Unmanaged accounts (no admin access) of the page's apps, in one pass.
-        let counts: HashMap<i64, (i64, i64)> = accounts::table
-            .filter(in_ids(accounts::target_id, &ids))
-            .group_by(accounts::target_id)
-            .select((
-                accounts::target_id,
-                diesel::dsl::count_star(),
-                diesel::dsl::count(diesel::dsl::case_when(
-                    accounts::admin_access.eq(false),
-                    accounts::id,
-                )),
-            ))
-            .load::<(i64, i64, i64)>(conn)?
-            .into_iter()
-            .map(|(target, all, unmanaged)| (target, (all, unmanaged)))
-            .collect();
-        Ok(Page::new(
-            items
-                .into_iter()
-                .map(|target| {
-                    let (accounts, unmanaged) = counts.get(&target.id.0).copied().unwrap_or((0, 0));
-                    TargetSummary {
-                        accounts,
-                        unmanaged,
-                        target,
-                    }
-                })
-                .collect(),
-            total,
-            page,
-            per_page,
-        ))
+        Ok(Page::new(items, total, page, per_page))
     }
 
     /// Whether the organization has any app at all.

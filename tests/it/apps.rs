@@ -372,11 +372,37 @@ async fn manage_apps_searches_sorts_and_pages(engine: Engine) {
     let row = owner.get("/apps?q=counted").await;
     row.assert_contains("<td class=\"num\">2</td>");
     row.assert_contains("1 Unmanaged");
+    // The same counts where the list is read in name order, and for a term too short for
+    // the trigram index ("co": Counted, and App 09 at ldap.corp.example).
+    for path in ["/apps?page=2", "/apps?q=co"] {
+        let page = owner.get(path).await;
+        page.assert_contains("Counted");
+        page.assert_contains("<td class=\"num\">2</td>");
+        page.assert_contains("1 Unmanaged");
+    }
+    owner.get("/apps?q=co").await.assert_contains("2 apps");
+    // A search's later page, sorted Z to A: the matches' last two.
+    let last = owner.get("/apps?q=app&sort=name_desc&page=2").await;
+    last.assert_contains("27 apps · page 2 of 2");
+    let (at_01, at_00) = (
+        last.body.find("App 01").unwrap(),
+        last.body.find("App 00").unwrap(),
+    );
+    assert!(at_01 < at_00, "sorted Z to A");
+    assert!(!last.body.contains("App 02"), "{}", last.body);
 
     // A list turned past its last page says so and leads back, rather than calling it empty.
     let past = owner.get("/apps?q=app+0&page=9").await;
     past.assert_contains("10 apps, on 1 page: this page is past the last.");
     past.assert_contains("href=\"/apps?q=app%200&amp;page=1\"");
+    owner
+        .get(&format!("/apps/{target}/credentials"))
+        .await
+        .assert_contains("2 credentials · page 1 of 1");
+    owner
+        .get(&format!("/apps/{target}/credentials?q=MIA"))
+        .await
+        .assert_contains("1 credential · page 1 of 1");
     let past = owner
         .get(&format!("/apps/{target}/credentials?page=4"))
         .await;
