@@ -609,6 +609,14 @@ mod tests {
             DatabaseUrl::parse("./kh.db").unwrap().sqlite_path(),
             Some(Path::new("./kh.db"))
         );
+        // PostgreSQL on the same machine, over its Unix socket (DEPLOYMENT.md).
+        assert_eq!(
+            DatabaseUrl::parse("postgres:///kh?host=/var/run/postgresql&user=kh")
+                .unwrap()
+                .engine(),
+            Engine::Postgres
+        );
+        assert!(DatabaseUrl::parse("postgres:///kh").is_err());
         assert!(DatabaseUrl::parse("mysql://root@localhost/kh").is_err());
         assert!(DatabaseUrl::parse("sqlite::memory:").is_err());
     }
