@@ -381,7 +381,15 @@ async fn manage_apps_searches_sorts_and_pages(engine: Engine) {
         page.assert_contains("1 Unmanaged");
     }
     owner.get("/apps?q=co").await.assert_contains("2 apps");
-    // A search's later page, sorted Z to A: the matches' last two.
+    // A search sorted Z to A, its first page and a later one (the matches' last two).
+    let first = owner.get("/apps?q=app&sort=name_desc").await;
+    first.assert_contains("27 apps · page 1 of 2");
+    let (at_26, at_25) = (
+        first.body.find("App 26").unwrap(),
+        first.body.find("App 25").unwrap(),
+    );
+    assert!(at_26 < at_25, "sorted Z to A");
+    assert!(!first.body.contains("App 01"), "{}", first.body);
     let last = owner.get("/apps?q=app&sort=name_desc&page=2").await;
     last.assert_contains("27 apps · page 2 of 2");
     let (at_01, at_00) = (
