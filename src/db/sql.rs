@@ -1,4 +1,4 @@
-//! Five SQL shapes diesel does not write the way a hot page needs them.
+//! Four SQL shapes diesel does not write the way a hot page needs them.
 //!
 //! - [`in_ids`]: `column IN (…)` with the whole list bound as one value. diesel writes one bind
 //!   per element and never caches such a statement (its text changes with the list's length), so
@@ -332,6 +332,34 @@ mod tests {
             diesel::dsl::sql::<BigInt>("(SELECT COUNT(*) FROM notifications)"),
         ));
         assert!(!QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&literal, &Sqlite).unwrap());
+    }
+
+    #[test]
+    fn account_counts_of_each_app_are_prepared_once_each() {
+        use crate::schema::targets;
+        let mut conn = SqliteConnection::establish(":memory:").unwrap();
+        conn.batch_execute(
+            "CREATE TABLE targets (id INTEGER PRIMARY KEY);
+             CREATE TABLE accounts (id INTEGER PRIMARY KEY, target_id INTEGER,
+                 admin_access BOOLEAN NOT NULL);
+             INSERT INTO targets VALUES (1), (2), (3);
+             INSERT INTO accounts (target_id, admin_access) VALUES
+                 (1, 1), (1, 0), (1, 0), (2, 1), (3, 0);",
+        )
+        .unwrap();
+        let query = targets::table.order(targets::id).select((
+            targets::id,
+            AccountsOfTarget,
+            UnmanagedOfTarget,
+        ));
+        let counts: Vec<(i64, i64, i64)> = query.load(&mut conn).unwrap();
+        assert_eq!(counts, vec![(1, 3, 2), (2, 1, 0), (3, 1, 1)]);
+        assert!(
+            QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&query, &Sqlite).unwrap(),
+            "the statement must be cacheable"
+        );
+        // Two texts, two identities: diesel finds a prepared statement by its query's type.
+        assert_ne!(AccountsOfTarget::query_id(), UnmanagedOfTarget::query_id());
     }
 
     #[test]
