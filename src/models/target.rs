@@ -137,11 +137,7 @@ fn with_account_counts(
         .into_iter()
         .map(|target| {
             let (accounts, unmanaged) = counts.get(&target.id.0).copied().unwrap_or((0, 0));
-            TargetSummary {
-                accounts,
-                unmanaged,
-                target,
-            }
+            TargetSummary::from((target, accounts, unmanaged))
         })
         .collect())
 }
@@ -386,10 +382,8 @@ impl Target {
             let total = found.first().map_or(0, |(_, _, _, total)| *total);
             let items = found
                 .into_iter()
-                .map(|(target, accounts, unmanaged, _)| TargetSummary {
-                    target,
-                    accounts,
-                    unmanaged,
+                .map(|(target, accounts, unmanaged, _)| {
+                    TargetSummary::from((target, accounts, unmanaged))
                 })
                 .collect();
             (total, items)

@@ -382,22 +382,31 @@ async fn manage_apps_searches_sorts_and_pages(engine: Engine) {
     }
     owner.get("/apps?q=co").await.assert_contains("2 apps");
     // A search sorted Z to A, its first page and a later one (the matches' last two).
-    let first = owner.get("/apps?q=app&sort=name_desc").await;
-    first.assert_contains("27 apps · page 1 of 2");
-    let (at_26, at_25) = (
-        first.body.find("App 26").unwrap(),
-        first.body.find("App 25").unwrap(),
-    );
-    assert!(at_26 < at_25, "sorted Z to A");
-    assert!(!first.body.contains("App 01"), "{}", first.body);
-    let last = owner.get("/apps?q=app&sort=name_desc&page=2").await;
-    last.assert_contains("27 apps · page 2 of 2");
-    let (at_01, at_00) = (
-        last.body.find("App 01").unwrap(),
-        last.body.find("App 00").unwrap(),
-    );
-    assert!(at_01 < at_00, "sorted Z to A");
-    assert!(!last.body.contains("App 02"), "{}", last.body);
+    for (path, heading, earlier, later, absent) in [
+        (
+            "/apps?q=app&sort=name_desc",
+            "27 apps · page 1 of 2",
+            "App 26",
+            "App 25",
+            "App 01",
+        ),
+        (
+            "/apps?q=app&sort=name_desc&page=2",
+            "27 apps · page 2 of 2",
+            "App 01",
+            "App 00",
+            "App 02",
+        ),
+    ] {
+        let page = owner.get(path).await;
+        page.assert_contains(heading);
+        let (at_earlier, at_later) = (
+            page.body.find(earlier).unwrap(),
+            page.body.find(later).unwrap(),
+        );
+        assert!(at_earlier < at_later, "{path}: sorted Z to A");
+        assert!(!page.body.contains(absent), "{path}: {}", page.body);
+    }
 
     // A list turned past its last page says so and leads back, rather than calling it empty.
     let past = owner.get("/apps?q=app+0&page=9").await;
