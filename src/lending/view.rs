@@ -105,19 +105,37 @@ pub fn account_rows(
         .collect())
 }
 
-/// Rows for shared accounts the viewer is allowed to use, each with its app's name and id.
-pub fn usable_rows(
+/// Rows of shared accounts, each with its app's name.
+pub type RowsWithApp = Vec<(AccountRow, String)>;
+
+/// The dashboard's two lists of shared accounts: those the viewer holds (soonest end first)
+/// and `listed`, a page of those they may use, each with its app's name. The check-outs of
+/// both come from one statement, which also brings the held accounts themselves.
+pub fn dashboard_rows(
     conn: &mut DbConnection,
     viewer: &User,
-    pairs: Vec<(ListedAccount, String)>,
+    listed: Vec<(ListedAccount, String)>,
     now: NaiveDateTime,
-) -> diesel::QueryResult<Vec<(AccountRow, String)>> {
-    let ids: Vec<i64> = pairs.iter().map(|(a, _)| a.id.0).collect();
-    let active = Checkout::active_for_accounts(conn, &ids)?;
-    Ok(pairs
-        .into_iter()
-        .map(|(account, app)| (row(account, &active, viewer, true, now), app))
-        .collect())
+) -> diesel::QueryResult<(RowsWithApp, RowsWithApp)> {
+    let ids: Vec<i64> = listed.iter().map(|(a, _)| a.id.0).collect();
+    let found = Checkout::active_for_accounts_or_held_by(conn, &ids, viewer.id)?;
+    let mut held: Vec<(NaiveDateTime, ListedAccount, String)> = Vec::new();
+    let mut active = Vec::with_capacity(found.len());
+    for (checkout, account, app) in found {
+        if checkout.checkout.user_id == viewer.id {
+            held.push((checkout.checkout.expires_at, account, app));
+        }
+        active.push(checkout);
+    }
+    held.sort_by_key(|(until, _, _)| *until);
+    let rows = |pairs: Vec<(ListedAccount, String)>| -> RowsWithApp {
+        pairs
+            .into_iter()
+            .map(|(account, app)| (row(account, &active, viewer, true, now), app))
+            .collect()
+    };
+    let held = rows(held.into_iter().map(|(_, a, app)| (a, app)).collect());
+    Ok((held, rows(listed)))
 }
 
 fn row(

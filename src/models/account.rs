@@ -304,22 +304,6 @@ impl Account {
         Ok(Page::new(items, total, page, per_page))
     }
 
-    /// The accounts `user` holds checked out right now, with the app's name, soonest end first.
-    pub fn held_by(
-        conn: &mut DbConnection,
-        user: UserId,
-    ) -> QueryResult<Vec<(ListedAccount, String)>> {
-        use crate::schema::{checkouts, targets};
-        accounts::table
-            .inner_join(targets::table)
-            .inner_join(checkouts::table.on(checkouts::account_id.eq(accounts::id)))
-            .filter(checkouts::user_id.eq(user.0))
-            .filter(checkouts::ended_at.is_null())
-            .order(checkouts::expires_at.asc())
-            .select((ListedAccount::as_select(), targets::name))
-            .load(conn)
-    }
-
     /// A page of the person's own credentials with their app's name, by app name. The rows are
     /// narrow, so the page is sorted and read in one statement (with the total on PostgreSQL).
     pub fn personal_of_user(

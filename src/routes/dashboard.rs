@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::domain::Role;
 use crate::errors::AppError;
-use crate::lending::view::{AccountRow, usable_rows};
+use crate::lending::view::{AccountRow, dashboard_rows};
 use crate::models::access_request::{AccessRequest, RequestView};
 use crate::models::account::OwnCredential;
 use crate::models::{Account, Notification, Page, User};
@@ -78,25 +78,19 @@ pub async fn get(
                 0
             };
             let inbox = Notification::inbox(conn, user.id, page, NOTIFICATIONS_PER_PAGE)?;
-            let held = Account::held_by(conn, user.id)?;
             let usable = Account::usable_by(conn, user.id, shared_page, USABLE_PER_PAGE)?;
-            let (usable_items, total, per_page, shown_page) =
+            let (listed, total, per_page, shown_page) =
                 (usable.items, usable.total, usable.per_page, usable.page);
-            // Check-outs of the held and listed accounts, in one query.
-            let mut all = held;
-            let held_count = all.len();
-            all.extend(usable_items);
-            let mut rows = usable_rows(conn, &user, all, now)?;
-            let usable_rows_page = rows.split_off(held_count);
+            let (held, listed) = dashboard_rows(conn, &user, listed, now)?;
             let credentials =
                 Account::personal_of_user(conn, user.id, mine_page, CREDENTIALS_PER_PAGE)?;
             let waiting = AccessRequest::waiting_for(conn, user.id, now, 20)?;
             Ok::<_, AppError>((
                 count,
                 inbox,
-                rows,
+                held,
                 Page {
-                    items: usable_rows_page,
+                    items: listed,
                     total,
                     page: shown_page,
                     per_page,

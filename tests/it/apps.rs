@@ -676,7 +676,8 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
     let another = app.create_target(&owner, "Another estate", &[]).await;
     app.create_shared_account(&owner, another, "Beta", "service-password")
         .await;
-    app.create_shared_account(&owner, another, "alpha", "service-password")
+    let alpha = app
+        .create_shared_account(&owner, another, "alpha", "service-password")
         .await;
     app.allow(&owner, another, "mia@example.com").await;
     let hidden = app.create_target(&owner, "Hidden estate", &[]).await;
@@ -746,6 +747,43 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
     let listed = later.body.find("Shared accounts you can use").unwrap();
     let svc00 = later.body.find("svc00").expect("svc00 is listed as held");
     assert!(held < svc00 && svc00 < listed, "svc00 under My check-outs");
+
+    // On the first page it is also among the shared accounts, held by Mia; an account someone
+    // else holds there names them and offers Mia no check-out; only Mia's own check-out is
+    // under My check-outs.
+    let (max, _) = app
+        .user_browser(&owner, "Max Member", "max@example.com", "member")
+        .await;
+    app.allow(&owner, another, "max@example.com").await;
+    max.submit("/", &format!("/accounts/{alpha}/checkout"), &[])
+        .await;
+    let first = member.get("/").await;
+    let (mine, shared) = first
+        .body
+        .split_once("Shared accounts you can use")
+        .unwrap();
+    let mine = &mine[mine.find("My check-outs").unwrap()..];
+    assert!(
+        mine.contains(">svc00<") && !mine.contains(">alpha<"),
+        "{mine}"
+    );
+    let row_of = |id: i64| {
+        let start = shared.find(&format!("id=\"account-{id}\"")).unwrap();
+        let end = start + shared[start..].find("</tr>").unwrap();
+        &shared[start..end]
+    };
+    let alpha_row = row_of(alpha);
+    assert!(
+        alpha_row.contains("by <strong>Max Member</strong> until"),
+        "{alpha_row}"
+    );
+    assert!(!alpha_row.contains("/checkout\""), "{alpha_row}");
+    let svc00_row = row_of(first_account);
+    assert!(
+        svc00_row.contains("by <strong>you</strong> until"),
+        "{svc00_row}"
+    );
+    assert!(svc00_row.contains("CheckIn credential"), "{svc00_row}");
 }
 
 /// PostgreSQL plans a prepared statement for its first five runs, then keeps a generic plan
