@@ -310,6 +310,7 @@ impl Database {
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .test_on_check_out(false)
+            .event_handler(Box::new(sql_log::PoolLog { size: pool_size }))
             .build(ConnectionManager { url: url.clone() })
             .with_context(|| format!("cannot open a connection pool to {}", url.display()))?;
         Ok(Self {
