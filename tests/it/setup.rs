@@ -14,7 +14,14 @@ engine_tests!(
 
 async fn setup_link_creates_owner_and_dies(engine: Engine) {
     let app = spawn_app(&engine).await;
+    // Before setup the sign-in page says why nobody can sign in, and what to do.
+    let before = app.browser().get("/login").await;
+    assert_eq!(before.status, StatusCode::OK);
+    before.assert_contains("Keyholder is not set up yet");
+    before.assert_contains("keyholder setup --org");
     let owner = app.set_up().await;
+    let after = app.browser().get("/login").await;
+    assert!(!after.body.contains("not set up yet"), "{}", after.body);
 
     let dashboard = owner.get("/").await;
     assert_eq!(dashboard.status, StatusCode::OK);

@@ -20,4 +20,6 @@ pub struct LoginPage {
     pub errors: FieldErrors,
     pub error: Option<String>,
     pub signed_out: bool,
+    /// No organization exists yet: nobody can sign in, the setup link comes first.
+    pub not_set_up: bool,
 }

@@ -31,6 +31,7 @@ pub async fn post(
                 errors,
                 error,
                 signed_out: false,
+                not_set_up: false,
             },
             status,
         )))
