@@ -97,6 +97,9 @@ impl JobQueue {
                 apalis_postgres::PostgresStorage::setup(&pool)
                     .await
                     .context("creating the job queue tables in PostgreSQL")?;
+                index_finished_jobs_pg(&pool)
+                    .await
+                    .context("indexing the job queue's finished jobs")?;
                 let storage =
                     apalis_postgres::PostgresStorage::new(&pool).with_config(storage_config_pg());
                 Ok(Storage::Postgres(storage))
@@ -110,10 +113,14 @@ impl JobQueue {
         let at = std::time::SystemTime::now() + delay;
         let since = at.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         let run_at = since.as_secs() + u64::from(since.subsec_nanos() > 0);
-        let task = TaskBuilder::new(job)
+        let key = job.key();
+        let mut task = TaskBuilder::new(job)
             .run_at_timestamp(run_at)
-            .max_attempts(3)
-            .build();
+            .max_attempts(3);
+        if let Some(key) = key {
+            task = task.idempotency_key(key);
+        }
+        let task = task.build();
         let storage = self.storage.clone();
         self.runtime
             .spawn(async move {
@@ -132,6 +139,32 @@ impl JobQueue {
             .context("pushing a job: the job runtime has stopped")?
     }
 
+    /// Withdraws the expiry job of a check-out that ended before its time, if it is still
+    /// waiting: otherwise it would run at the end time only to find the check-out ended. One a
+    /// worker has already taken runs and does just that. `Ok(false)` when there was nothing to
+    /// withdraw.
+    pub async fn withdraw_expiry(&self, checkout_id: i64) -> anyhow::Result<bool> {
+        let storage = self.storage.clone();
+        let key = expiry_key(checkout_id);
+        self.runtime
+            .spawn(async move { storage.withdraw(&key).await })
+            .await
+            .context("withdrawing a job: the job runtime has stopped")?
+            .map(|withdrawn| withdrawn > 0)
+            .context("withdrawing a job")
+    }
+
+    /// Deletes up to `batch` jobs that finished (done, or failed for the last time) more than
+    /// `kept` ago, by the queue database's clock. Returns how many it deleted.
+    pub async fn prune_finished(&self, kept: Duration, batch: i64) -> anyhow::Result<u64> {
+        let storage = self.storage.clone();
+        self.runtime
+            .spawn(async move { storage.prune_finished(kept, batch).await })
+            .await
+            .context("pruning finished jobs: the job runtime has stopped")?
+            .context("pruning finished jobs")
+    }
+
     /// Pushes a job for `at` (in the application's clock), logging instead of failing: the sweep
     /// covers any job that could not be queued.
     pub async fn schedule(&self, state: &AppState, job: Job, at: NaiveDateTime) {
@@ -141,6 +174,100 @@ impl JobQueue {
             tracing::warn!(error = %error, "could not queue a job; the sweep will cover it");
         }
     }
+}
+
+impl Job {
+    /// The key under which the queue holds a job that may be withdrawn before it runs; the
+    /// queue takes one job per key.
+    fn key(&self) -> Option<String> {
+        match self {
+            Job::ExpireCheckout(job) => Some(expiry_key(job.checkout_id)),
+            Job::ResetPassword(_) | Job::SendEmail(_) => None,
+        }
+    }
+}
+
+fn expiry_key(checkout_id: i64) -> String {
+    format!("expire-checkout-{checkout_id}")
+}
+
+/// Keyholder's own statements on the queue's tables, beside apalis's: a job waiting for its
+/// time is never handed to a worker once it is deleted, and finished jobs are only history.
+impl Storage {
+    async fn withdraw(&self, key: &str) -> Result<u64, sqlx::Error> {
+        let done = match self {
+            Storage::Sqlite(storage) => sqlx::query(
+                "DELETE FROM Jobs WHERE job_type = ?1 AND idempotency_key = ?2 \
+                     AND status = 'Pending' AND lock_by IS NULL",
+            )
+            .bind(QUEUE)
+            .bind(key)
+            .execute(storage.pool())
+            .await?
+            .rows_affected(),
+            Storage::Postgres(storage) => sqlx::query(
+                "DELETE FROM apalis.jobs WHERE job_type = $1 AND idempotency_key = $2 \
+                     AND status = 'Pending' AND lock_by IS NULL",
+            )
+            .bind(QUEUE)
+            .bind(key)
+            .execute(storage.pool())
+            .await?
+            .rows_affected(),
+        };
+        Ok(done)
+    }
+
+    /// In batches, so a long backlog never holds the queue's writer for long. Failed jobs
+    /// with attempts left are waiting for their retry, not finished.
+    async fn prune_finished(&self, kept: Duration, batch: i64) -> Result<u64, sqlx::Error> {
+        let done = match self {
+            Storage::Sqlite(storage) => {
+                // `done_at` is in Unix seconds; the terms on status and done_at match the
+                // partial index apalis keeps on finished jobs.
+                sqlx::query(
+                    "DELETE FROM Jobs WHERE rowid IN (SELECT rowid FROM Jobs \
+                     WHERE status IN ('Done', 'Failed', 'Killed') AND done_at IS NOT NULL \
+                     AND done_at < CAST(strftime('%s', 'now') AS INTEGER) - ?1 \
+                     AND (status <> 'Failed' OR attempts >= max_attempts) LIMIT ?2)",
+                )
+                .bind(i64::try_from(kept.as_secs()).unwrap_or(i64::MAX))
+                .bind(batch)
+                .execute(storage.pool())
+                .await?
+                .rows_affected()
+            }
+            Storage::Postgres(storage) => sqlx::query(
+                "DELETE FROM apalis.jobs WHERE id IN (SELECT id FROM apalis.jobs \
+                     WHERE status IN ('Done', 'Failed', 'Killed') \
+                     AND done_at < NOW() - make_interval(secs => $1) \
+                     AND (status <> 'Failed' OR attempts >= max_attempts) LIMIT $2)",
+            )
+            .bind(kept.as_secs_f64())
+            .bind(batch)
+            .execute(storage.pool())
+            .await?
+            .rows_affected(),
+        };
+        Ok(done)
+    }
+}
+
+/// apalis keeps no index on when a job finished on PostgreSQL; the sweep's pruning needs one,
+/// or it would read the whole table every second. Instances starting together create it
+/// once: the advisory lock makes the second wait for the first.
+async fn index_finished_jobs_pg(pool: &apalis_postgres::PgPool) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('keyholder_jobs_finished'))")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "CREATE INDEX IF NOT EXISTS keyholder_jobs_finished ON apalis.jobs (done_at) \
+         WHERE status IN ('Done', 'Failed', 'Killed')",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
 }
 
 fn storage_config_sqlite() -> apalis_sqlite::Config {

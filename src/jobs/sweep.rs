@@ -15,6 +15,14 @@ use crate::vault::Vault;
 
 const BATCH: i64 = 1000;
 
+/// How long a finished job stays in the queue (to look into what ran and how it ended) before
+/// the sweep deletes it. What a job did is in the database and the audit log, not here.
+pub const FINISHED_JOBS_KEPT: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Finished jobs deleted per sweep at most: a queue that was never pruned is worked off in
+/// short transactions, a sweep at a time.
+const PRUNE_BATCH: i64 = 5000;
+
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
     pub expired: usize,
@@ -115,6 +123,15 @@ pub async fn run(state: Arc<AppState>) -> anyhow::Result<()> {
         })
         .await?;
     state.login_throttle.forget_idle_keys();
+    match state
+        .jobs
+        .prune_finished(FINISHED_JOBS_KEPT, PRUNE_BATCH)
+        .await
+    {
+        Ok(0) => {}
+        Ok(pruned) => tracing::debug!(pruned, "finished jobs deleted from the queue"),
+        Err(error) => tracing::warn!(error = %error, "deleting finished jobs from the queue"),
+    }
     // Each in its own task: a mail server that hangs must not hold up expiries and resets.
     // The claim inside `send_now` keeps a message from being sent twice.
     for id in emails {

@@ -22,6 +22,7 @@ engine_tests!(
     a_check_out_that_waited_starts_after_the_check_in_it_waited_for,
     only_the_holder_checks_in_and_owners_force_only_when_allowed,
     holders_are_reminded_before_the_end,
+    an_early_check_in_withdraws_the_expiry_job,
 );
 
 const FAST: &[(&str, &str)] = &[
@@ -715,10 +716,41 @@ async fn a_check_out_that_waited_starts_after_the_check_in_it_waited_for(engine:
     );
 }
 
-async fn only_the_holder_checks_in_and_owners_force_only_when_allowed(engine: Engine) {
-    let s = scene(&engine, &[], "Force-Pa55word", "exclusive").await;
+/// A check-out's expiry job waits in the queue for the end time; the holder's early check-in
+/// withdraws it, and a refused check-in by someone else leaves it waiting.
+async fn an_early_check_in_withdraws_the_expiry_job(engine: Engine) {
+    let s = scene(&engine, &[], "Early-Pa55word", "exclusive").await;
+    let mut queue = crate::jobs::Queue::open(&s.app);
     let page = s.alice.check_out(s.account).await;
     let checkout = checkout_id_in(&page.body).unwrap();
+    let expiry = format!("expire-checkout-{checkout}");
+    assert_eq!(queue.statuses_of(&expiry), ["Pending"], "waits for the end");
+    assert_eq!(s.bob.check_in(checkout).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(queue.statuses_of(&expiry), ["Pending"], "still waiting");
+    s.alice
+        .check_in(checkout)
+        .await
+        .assert_redirects_to(&format!("/apps/{}", s.target));
+    assert_eq!(
+        queue.statuses_of(&expiry),
+        Vec::<String>::new(),
+        "withdrawn by the check-in"
+    );
+    // The next check-out has an expiry job of its own.
+    let page = s.bob.check_out(s.account).await;
+    let next = checkout_id_in(&page.body).unwrap();
+    assert_eq!(
+        queue.statuses_of(&format!("expire-checkout-{next}")),
+        ["Pending"]
+    );
+}
+
+async fn only_the_holder_checks_in_and_owners_force_only_when_allowed(engine: Engine) {
+    let s = scene(&engine, &[], "Force-Pa55word", "exclusive").await;
+    let mut queue = crate::jobs::Queue::open(&s.app);
+    let page = s.alice.check_out(s.account).await;
+    let checkout = checkout_id_in(&page.body).unwrap();
+    let expiry = format!("expire-checkout-{checkout}");
     let accounts_tab = format!("/apps/{}/accounts", s.target);
     // Off by default.
     assert_eq!(
@@ -756,10 +788,16 @@ async fn only_the_holder_checks_in_and_owners_force_only_when_allowed(engine: En
             .status,
         StatusCode::FORBIDDEN
     );
+    assert_eq!(queue.statuses_of(&expiry), ["Pending"], "refusals leave it");
     s.owner
         .submit(&accounts_tab, &format!("/checkouts/{checkout}/force"), &[])
         .await
         .assert_redirects_to(&accounts_tab);
+    assert_eq!(
+        queue.statuses_of(&expiry),
+        Vec::<String>::new(),
+        "the forced check-in withdrew the expiry job"
+    );
     s.alice
         .get("/")
         .await

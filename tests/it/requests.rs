@@ -29,19 +29,19 @@ const MAIL_WAIT: Duration = Duration::from_secs(20);
 
 /// The cast of the seed: the organization's owner, an admin named in the app's policy, an admin
 /// who is not, and a member with a personal credential for the app.
-struct Cast {
-    app: TestApp,
-    owner: Browser,
-    admin: Browser,
-    admin_id: i64,
-    other_admin: Browser,
-    member: Browser,
-    member_id: i64,
-    target: i64,
-    account: i64,
+pub struct Cast {
+    pub app: TestApp,
+    pub owner: Browser,
+    pub admin: Browser,
+    pub admin_id: i64,
+    pub other_admin: Browser,
+    pub member: Browser,
+    pub member_id: i64,
+    pub target: i64,
+    pub account: i64,
 }
 
-async fn cast(engine: &Engine, smtp_port: Option<u16>) -> Cast {
+pub async fn cast(engine: &Engine, smtp_port: Option<u16>) -> Cast {
     let settings = smtp_port.map(SmtpServer::settings).unwrap_or_default();
     let extra: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = spawn_app_with(engine, &extra).await;
@@ -139,7 +139,7 @@ fn audit_count(app: &TestApp, action: &str) -> i64 {
 }
 
 /// The admin presses Request Credentials on the credential's row.
-async fn press_request_credentials(
+pub async fn press_request_credentials(
     admin: &Browser,
     target: i64,
     account: i64,

@@ -109,13 +109,14 @@ async fn finish(
         state.clock.now_naive(),
     );
     let client = viewer.client.as_str().to_string();
+    let id = checkout.id;
     let ended = state
         .db
         .run(move |conn| {
             Ok::<_, AppError>(end_checkout(
                 conn,
                 &vault,
-                checkout.id,
+                id,
                 reason,
                 Some(&user),
                 now,
@@ -123,6 +124,13 @@ async fn finish(
             )?)
         })
         .await?;
+    if matches!(ended, Ended::Ended { .. }) {
+        // Ended before its time: its expiry job has nothing left to do. Should withdrawing
+        // fail, the job runs at the end time and finds the check-out ended.
+        if let Err(error) = state.jobs.withdraw_expiry(id).await {
+            tracing::warn!(checkout = id, error = %error, "withdrawing an expiry job");
+        }
+    }
     if let Some(account) = ended.reset_started() {
         state
             .jobs
