@@ -53,6 +53,12 @@ pub enum Job {
 pub struct JobQueue {
     storage: Storage,
     runtime: tokio::runtime::Handle,
+    /// Check-outs ended early, whose expiry jobs the withdrawing task deletes.
+    withdrawals: tokio::sync::mpsc::UnboundedSender<i64>,
+    /// On SQLite, this process's writes to the jobs file take turns here: a writer that finds
+    /// the file locked would sleep in SQLite's busy handler (1, 2, 5, 10 ms…) however soon the
+    /// lock is free. The job worker's own writes still meet the lock itself.
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
@@ -66,9 +72,14 @@ impl JobQueue {
     /// on the runtime the job worker will run on.
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let storage = Self::open_storage(config).await?;
+        let (withdrawals, asked) = tokio::sync::mpsc::unbounded_channel();
+        let gate = Arc::new(tokio::sync::Mutex::new(()));
+        tokio::spawn(withdraw_in_batches(storage.clone(), gate.clone(), asked));
         Ok(Self {
             storage,
             runtime: tokio::runtime::Handle::current(),
+            withdrawals,
+            gate,
         })
     }
 
@@ -122,13 +133,17 @@ impl JobQueue {
         }
         let task = task.build();
         let storage = self.storage.clone();
+        let gate = self.gate.clone();
         self.runtime
             .spawn(async move {
                 match storage {
-                    Storage::Sqlite(mut storage) => storage
-                        .push_task(task)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
+                    Storage::Sqlite(mut storage) => {
+                        let _turn = gate.lock().await;
+                        storage
+                            .push_task(task)
+                            .await
+                            .map_err(|e| anyhow::anyhow!("pushing a job: {e}"))
+                    }
                     Storage::Postgres(mut storage) => storage
                         .push_task(task)
                         .await
@@ -140,18 +155,13 @@ impl JobQueue {
     }
 
     /// Withdraws the expiry job of a check-out that ended before its time, if it is still
-    /// waiting: otherwise it would run at the end time only to find the check-out ended. One a
-    /// worker has already taken runs and does just that. `Ok(false)` when there was nothing to
-    /// withdraw.
-    pub async fn withdraw_expiry(&self, checkout_id: i64) -> anyhow::Result<bool> {
-        let storage = self.storage.clone();
-        let key = expiry_key(checkout_id);
-        self.runtime
-            .spawn(async move { storage.withdraw(&key).await })
-            .await
-            .context("withdrawing a job: the job runtime has stopped")?
-            .map(|withdrawn| withdrawn > 0)
-            .context("withdrawing a job")
+    /// waiting: otherwise it would run at the end time only to find the check-out ended. Done
+    /// in the background, moments later; nothing waits for it. A job a worker has already
+    /// taken, or one the withdrawal misses (it failed, the server stopped first), runs and does
+    /// just that.
+    pub fn withdraw_expiry(&self, checkout_id: i64) {
+        // Fails only once the withdrawing task has stopped, on shutdown.
+        let _ = self.withdrawals.send(checkout_id);
     }
 
     /// Deletes up to `batch` jobs that finished (done, or failed for the last time) more than
@@ -176,6 +186,38 @@ impl JobQueue {
     }
 }
 
+/// Deletes the expiry jobs of check-outs ended early, one statement for whatever was asked
+/// while the previous one ran: the queue has one writer (SQLite's lock on the jobs file), and a
+/// burst of check-ins costs it a few writes, not one each.
+async fn withdraw_in_batches(
+    storage: Storage,
+    gate: Arc<tokio::sync::Mutex<()>>,
+    mut asked: tokio::sync::mpsc::UnboundedReceiver<i64>,
+) {
+    const MOST: usize = 500;
+    let mut batch = Vec::with_capacity(MOST);
+    while asked.recv_many(&mut batch, MOST).await > 0 {
+        let keys: Vec<String> = batch.drain(..).map(expiry_key).collect();
+        let withdrawn = match &storage {
+            Storage::Sqlite(_) => {
+                let _turn = gate.lock().await;
+                storage.withdraw(&keys).await
+            }
+            Storage::Postgres(_) => storage.withdraw(&keys).await,
+        };
+        match withdrawn {
+            Ok(withdrawn) => {
+                tracing::debug!(asked = keys.len(), withdrawn, "expiry jobs withdrawn")
+            }
+            Err(error) => tracing::warn!(
+                asked = keys.len(),
+                error = %error,
+                "withdrawing expiry jobs; they run at their time and find their check-outs ended"
+            ),
+        }
+    }
+}
+
 impl Job {
     /// The key under which the queue holds a job that may be withdrawn before it runs; the
     /// queue takes one job per key.
@@ -194,23 +236,30 @@ fn expiry_key(checkout_id: i64) -> String {
 /// Keyholder's own statements on the queue's tables, beside apalis's: a job waiting for its
 /// time is never handed to a worker once it is deleted, and finished jobs are only history.
 impl Storage {
-    async fn withdraw(&self, key: &str) -> Result<u64, sqlx::Error> {
+    async fn withdraw(&self, keys: &[String]) -> Result<u64, sqlx::Error> {
         let done = match self {
-            Storage::Sqlite(storage) => sqlx::query(
-                "DELETE FROM Jobs WHERE job_type = ?1 AND idempotency_key = ?2 \
-                     AND status = 'Pending' AND lock_by IS NULL",
-            )
-            .bind(QUEUE)
-            .bind(key)
-            .execute(storage.pool())
-            .await?
-            .rows_affected(),
+            Storage::Sqlite(storage) => {
+                // `+status`: the unique index on (job_type, idempotency_key) finds the jobs;
+                // without the `+`, SQLite would walk every waiting job through the index on
+                // (job_type, status, run_at).
+                let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
+                sqlx::query(
+                    "DELETE FROM Jobs WHERE job_type = ?1 \
+                     AND idempotency_key IN (SELECT value FROM json_each(?2)) \
+                     AND +status = 'Pending' AND lock_by IS NULL",
+                )
+                .bind(QUEUE)
+                .bind(keys)
+                .execute(storage.pool())
+                .await?
+                .rows_affected()
+            }
             Storage::Postgres(storage) => sqlx::query(
-                "DELETE FROM apalis.jobs WHERE job_type = $1 AND idempotency_key = $2 \
+                "DELETE FROM apalis.jobs WHERE job_type = $1 AND idempotency_key = ANY($2) \
                      AND status = 'Pending' AND lock_by IS NULL",
             )
             .bind(QUEUE)
-            .bind(key)
+            .bind(keys)
             .execute(storage.pool())
             .await?
             .rows_affected(),

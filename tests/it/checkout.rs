@@ -717,7 +717,8 @@ async fn a_check_out_that_waited_starts_after_the_check_in_it_waited_for(engine:
 }
 
 /// A check-out's expiry job waits in the queue for the end time; the holder's early check-in
-/// withdraws it, and a refused check-in by someone else leaves it waiting.
+/// withdraws it (moments later, in the background), and a refused check-in by someone else
+/// leaves it waiting.
 async fn an_early_check_in_withdraws_the_expiry_job(engine: Engine) {
     let s = scene(&engine, &[], "Early-Pa55word", "exclusive").await;
     let mut queue = crate::jobs::Queue::open(&s.app);
@@ -726,16 +727,16 @@ async fn an_early_check_in_withdraws_the_expiry_job(engine: Engine) {
     let expiry = format!("expire-checkout-{checkout}");
     assert_eq!(queue.statuses_of(&expiry), ["Pending"], "waits for the end");
     assert_eq!(s.bob.check_in(checkout).await.status, StatusCode::FORBIDDEN);
+    // A withdrawal would have happened within milliseconds.
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(queue.statuses_of(&expiry), ["Pending"], "still waiting");
     s.alice
         .check_in(checkout)
         .await
         .assert_redirects_to(&format!("/apps/{}", s.target));
-    assert_eq!(
-        queue.statuses_of(&expiry),
-        Vec::<String>::new(),
-        "withdrawn by the check-in"
-    );
+    queue
+        .wait_until_gone(&expiry, "withdrawn after the check-in")
+        .await;
     // The next check-out has an expiry job of its own.
     let page = s.bob.check_out(s.account).await;
     let next = checkout_id_in(&page.body).unwrap();
@@ -788,16 +789,15 @@ async fn only_the_holder_checks_in_and_owners_force_only_when_allowed(engine: En
             .status,
         StatusCode::FORBIDDEN
     );
+    tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(queue.statuses_of(&expiry), ["Pending"], "refusals leave it");
     s.owner
         .submit(&accounts_tab, &format!("/checkouts/{checkout}/force"), &[])
         .await
         .assert_redirects_to(&accounts_tab);
-    assert_eq!(
-        queue.statuses_of(&expiry),
-        Vec::<String>::new(),
-        "the forced check-in withdrew the expiry job"
-    );
+    queue
+        .wait_until_gone(&expiry, "withdrawn after the forced check-in")
+        .await;
     s.alice
         .get("/")
         .await

@@ -75,6 +75,19 @@ impl Queue {
         rows.into_iter().map(|r| r.status).collect()
     }
 
+    /// Waits (up to 10 s) until nothing is queued under `key`.
+    pub async fn wait_until_gone(&mut self, key: &str, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let statuses = self.statuses_of(key);
+            if statuses.is_empty() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{what}: {key} is {statuses:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// Statuses of every job in the queue, sorted.
     pub fn statuses(&mut self) -> Vec<String> {
         let rows: Vec<StatusRow> = match self {
