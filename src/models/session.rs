@@ -91,20 +91,18 @@ impl SessionRow {
     }
 
     /// Replaces the state of a live session; 0 rows means it was revoked or expired meanwhile.
+    /// The idle deadline stays as loading the session left it (moved at most a minute ago):
+    /// rewriting it, an indexed column, would keep PostgreSQL from updating the row in place
+    /// (a HOT update, which writes no index entry).
     pub fn update_state(
         conn: &mut DbConnection,
         id_hash: &str,
         user_id: Option<i64>,
         state: &str,
-        expires_at: NaiveDateTime,
     ) -> QueryResult<usize> {
         gated(conn, |conn| {
             diesel::update(sessions::table.find(id_hash))
-                .set((
-                    sessions::user_id.eq(user_id),
-                    sessions::state.eq(state),
-                    sessions::expires_at.eq(expires_at),
-                ))
+                .set((sessions::user_id.eq(user_id), sessions::state.eq(state)))
                 .execute(conn)
         })
     }

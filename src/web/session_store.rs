@@ -223,14 +223,10 @@ impl SessionStore for DatabaseSessionStore {
             serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let id = hash_token(session_key.as_ref());
         let user_id = user_id_of(&state);
-        let expires_at = self.deadline(ttl);
+        // The idle deadline was moved by `load`, in this same request.
         let updated = self
             .db
-            .run(move |conn| {
-                Ok(SessionRow::update_state(
-                    conn, &id, user_id, &body, expires_at,
-                )?)
-            })
+            .run(move |conn| Ok(SessionRow::update_state(conn, &id, user_id, &body)?))
             .await
             .map_err(|e: anyhow::Error| UpdateError::Other(e))?;
         if updated == 1 {

@@ -311,3 +311,57 @@ async fn unknown_pages_get_a_styled_404(engine: Engine) {
         page.assert_contains("/static/app.css");
     }
 }
+
+#[derive(diesel::QueryableByName)]
+struct TableUpdates {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n_tup_upd: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n_tup_hot_upd: i64,
+}
+
+/// On PostgreSQL a change of a session's state (a flash message left by a form, taken by the
+/// next page) rewrites no indexed column, so the row is updated in place (HOT) and the
+/// sessions table's indexes do not grow with every form sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_state_changes_are_updated_in_place_on_postgres() {
+    use diesel::{Connection, RunQueryDsl};
+    let Some(engine) =
+        Engine::postgres("auth::session_state_changes_are_updated_in_place_on_postgres")
+    else {
+        return;
+    };
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    for _ in 0..5 {
+        owner
+            .submit("/organization", "/organization", &[])
+            .await
+            .assert_redirects_to("/organization");
+        owner
+            .get("/organization")
+            .await
+            .assert_contains("Organization settings saved.");
+    }
+    // Each form and the page after it changed the session: ten updates at least, once the
+    // server's statistics reach the view (PostgreSQL sends them within a second or so).
+    let mut conn = diesel::PgConnection::establish(&app.database_url).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let updates = loop {
+        let updates: TableUpdates = diesel::sql_query(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'sessions'",
+        )
+        .get_result(&mut conn)
+        .unwrap();
+        if updates.n_tup_upd >= 10 || std::time::Instant::now() > deadline {
+            break updates;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(updates.n_tup_upd >= 10, "{} updates", updates.n_tup_upd);
+    assert_eq!(
+        updates.n_tup_hot_upd, updates.n_tup_upd,
+        "every session update in place"
+    );
+    app.handle.stop(true).await;
+}
