@@ -55,9 +55,10 @@ pub struct JobQueue {
     runtime: tokio::runtime::Handle,
     /// Check-outs ended early, whose expiry jobs the withdrawing task deletes.
     withdrawals: tokio::sync::mpsc::UnboundedSender<i64>,
-    /// On SQLite, this process's writes to the jobs file take turns here: a writer that finds
-    /// the file locked would sleep in SQLite's busy handler (1, 2, 5, 10 ms…) however soon the
-    /// lock is free. The job worker's own writes still meet the lock itself.
+    /// On SQLite, this process's writes to the jobs file (queuing, withdrawing, pruning) take
+    /// turns here: a writer that finds the file locked would sleep in SQLite's busy handler (1,
+    /// 2, 5, 10 ms…) however soon the lock is free. The job worker's own writes still meet the
+    /// lock itself.
     gate: Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -168,8 +169,15 @@ impl JobQueue {
     /// `kept` ago, by the queue database's clock. Returns how many it deleted.
     pub async fn prune_finished(&self, kept: Duration, batch: i64) -> anyhow::Result<u64> {
         let storage = self.storage.clone();
+        let gate = self.gate.clone();
         self.runtime
-            .spawn(async move { storage.prune_finished(kept, batch).await })
+            .spawn(async move {
+                let _turn = match storage {
+                    Storage::Sqlite(_) => Some(gate.lock().await),
+                    Storage::Postgres(_) => None,
+                };
+                storage.prune_finished(kept, batch).await
+            })
             .await
             .context("pruning finished jobs: the job runtime has stopped")?
             .context("pruning finished jobs")
