@@ -55,16 +55,18 @@ pub struct JobQueue {
     runtime: tokio::runtime::Handle,
     /// Check-outs ended early, whose expiry jobs the withdrawing task deletes.
     withdrawals: tokio::sync::mpsc::UnboundedSender<i64>,
-    /// On SQLite, this process's writes to the jobs file (queuing, withdrawing, pruning) take
-    /// turns here: a writer that finds the file locked would sleep in SQLite's busy handler (1,
-    /// 2, 5, 10 ms…) however soon the lock is free. The job worker's own writes still meet the
-    /// lock itself.
-    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 #[derive(Clone)]
 enum Storage {
-    Sqlite(apalis_sqlite::SqliteStorage<Job>),
+    Sqlite {
+        storage: apalis_sqlite::SqliteStorage<Job>,
+        /// This process's writes to the jobs file (queuing, withdrawing, pruning) take turns
+        /// here: a writer that finds the file locked would sleep in SQLite's busy handler (1,
+        /// 2, 5, 10 ms…) however soon the lock is free. The job worker's own writes still meet
+        /// the lock itself.
+        turns: Arc<tokio::sync::Mutex<()>>,
+    },
     Postgres(apalis_postgres::PostgresStorage<Job>),
 }
 
@@ -74,13 +76,11 @@ impl JobQueue {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let storage = Self::open_storage(config).await?;
         let (withdrawals, asked) = tokio::sync::mpsc::unbounded_channel();
-        let gate = Arc::new(tokio::sync::Mutex::new(()));
-        tokio::spawn(withdraw_in_batches(storage.clone(), gate.clone(), asked));
+        tokio::spawn(withdraw_in_batches(storage.clone(), asked));
         Ok(Self {
             storage,
             runtime: tokio::runtime::Handle::current(),
             withdrawals,
-            gate,
         })
     }
 
@@ -100,7 +100,10 @@ impl JobQueue {
                     .context("creating the job queue tables")?;
                 let storage =
                     apalis_sqlite::SqliteStorage::new(&pool).with_config(storage_config_sqlite());
-                Ok(Storage::Sqlite(storage))
+                Ok(Storage::Sqlite {
+                    storage,
+                    turns: Arc::default(),
+                })
             }
             None => {
                 let pool = apalis_postgres::PgPool::connect(url.as_str())
@@ -134,23 +137,8 @@ impl JobQueue {
         }
         let task = task.build();
         let storage = self.storage.clone();
-        let gate = self.gate.clone();
         self.runtime
-            .spawn(async move {
-                match storage {
-                    Storage::Sqlite(mut storage) => {
-                        let _turn = gate.lock().await;
-                        storage
-                            .push_task(task)
-                            .await
-                            .map_err(|e| anyhow::anyhow!("pushing a job: {e}"))
-                    }
-                    Storage::Postgres(mut storage) => storage
-                        .push_task(task)
-                        .await
-                        .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
-                }
-            })
+            .spawn(async move { storage.push(task).await })
             .await
             .context("pushing a job: the job runtime has stopped")?
     }
@@ -169,15 +157,8 @@ impl JobQueue {
     /// `kept` ago, by the queue database's clock. Returns how many it deleted.
     pub async fn prune_finished(&self, kept: Duration, batch: i64) -> anyhow::Result<u64> {
         let storage = self.storage.clone();
-        let gate = self.gate.clone();
         self.runtime
-            .spawn(async move {
-                let _turn = match storage {
-                    Storage::Sqlite(_) => Some(gate.lock().await),
-                    Storage::Postgres(_) => None,
-                };
-                storage.prune_finished(kept, batch).await
-            })
+            .spawn(async move { storage.prune_finished(kept, batch).await })
             .await
             .context("pruning finished jobs: the job runtime has stopped")?
             .context("pruning finished jobs")
@@ -200,7 +181,6 @@ impl JobQueue {
 /// due sooner runs and finds its check-out ended.)
 async fn withdraw_in_batches(
     storage: Storage,
-    gate: Arc<tokio::sync::Mutex<()>>,
     mut asked: tokio::sync::mpsc::UnboundedReceiver<i64>,
 ) {
     const MOST: usize = 1000;
@@ -215,14 +195,7 @@ async fn withdraw_in_batches(
             }
         }
         let keys: Vec<String> = batch.drain(..).map(expiry_key).collect();
-        let withdrawn = match &storage {
-            Storage::Sqlite(_) => {
-                let _turn = gate.lock().await;
-                storage.withdraw(&keys).await
-            }
-            Storage::Postgres(_) => storage.withdraw(&keys).await,
-        };
-        match withdrawn {
+        match storage.withdraw(&keys).await {
             Ok(withdrawn) => {
                 tracing::debug!(asked = keys.len(), withdrawn, "expiry jobs withdrawn")
             }
@@ -250,12 +223,36 @@ fn expiry_key(checkout_id: i64) -> String {
     format!("expire-checkout-{checkout_id}")
 }
 
-/// Keyholder's own statements on the queue's tables, beside apalis's: a job waiting for its
-/// time is never handed to a worker once it is deleted, and finished jobs are only history.
+/// The queue's writes, each taking its turn on SQLite; beside apalis's own, Keyholder's
+/// statements on the queue's tables: a job waiting for its time is never handed to a worker
+/// once it is deleted, and finished jobs are only history.
 impl Storage {
+    /// On SQLite, waits for this process's turn to write to the jobs file.
+    async fn turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self {
+            Storage::Sqlite { turns, .. } => Some(turns.lock().await),
+            Storage::Postgres(_) => None,
+        }
+    }
+
+    async fn push(&self, task: Task<Job>) -> anyhow::Result<()> {
+        let _turn = self.turn().await;
+        match self.clone() {
+            Storage::Sqlite { mut storage, .. } => storage
+                .push_task(task)
+                .await
+                .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
+            Storage::Postgres(mut storage) => storage
+                .push_task(task)
+                .await
+                .map_err(|e| anyhow::anyhow!("pushing a job: {e}")),
+        }
+    }
+
     async fn withdraw(&self, keys: &[String]) -> Result<u64, sqlx::Error> {
+        let _turn = self.turn().await;
         let done = match self {
-            Storage::Sqlite(storage) => {
+            Storage::Sqlite { storage, .. } => {
                 // `+status`: the unique index on (job_type, idempotency_key) finds the jobs;
                 // without the `+`, SQLite would walk every waiting job through the index on
                 // (job_type, status, run_at).
@@ -287,8 +284,9 @@ impl Storage {
     /// In batches, so a long backlog never holds the queue's writer for long. Failed jobs
     /// with attempts left are waiting for their retry, not finished.
     async fn prune_finished(&self, kept: Duration, batch: i64) -> Result<u64, sqlx::Error> {
+        let _turn = self.turn().await;
         let done = match self {
-            Storage::Sqlite(storage) => {
+            Storage::Sqlite { storage, .. } => {
                 // `done_at` is in Unix seconds; the terms on status and done_at match the
                 // partial index apalis keeps on finished jobs.
                 sqlx::query(
@@ -571,7 +569,7 @@ fn job_monitor(state: &Arc<AppState>, name: String, poll: Duration) -> Monitor {
     let worker_state = state.clone();
     let monitor = Monitor::new();
     let monitor = match state.jobs.storage.clone() {
-        Storage::Sqlite(storage) => monitor.register(move |_restarts| {
+        Storage::Sqlite { storage, .. } => monitor.register(move |_restarts| {
             WorkerBuilder::new(name.clone())
                 .backend(storage.clone().poll_with_strategy(PollEvery::new(poll)))
                 .data(worker_state.clone())
