@@ -356,12 +356,68 @@ impl Database {
         }
     }
 
+    /// Runs a short read for a page: a bounded, indexed query or a few, that writes nothing.
+    ///
+    /// On SQLite the read runs right here, on the calling thread, when the pool has an idle
+    /// connection: it is the process's own CPU work, no longer than the hand-off to a blocking
+    /// thread and back that [`Database::run`] pays for it (and that hand-off left a dozen threads
+    /// runnable on two cores under load). Without an idle connection, and always on
+    /// PostgreSQL, whose reads wait on the network, it runs on the blocking pool.
+    ///
+    /// `work` must not write: a write waits for SQLite's write gate, which here would hold up
+    /// every connection of the calling worker. Debug builds make the connection refuse writes
+    /// while `work` runs, so that a test finds one.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<anyhow::Error> + Send + 'static,
+    {
+        if self.engine == Engine::Sqlite
+            && let Some(mut conn) = self.pool.try_get()
+        {
+            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                read_only(&mut conn, work)
+            }));
+            return match read {
+                Ok(result) => result,
+                Err(_) => Err(E::from(anyhow::anyhow!("a database read panicked"))),
+            };
+        }
+        self.run(move |conn| read_only(conn, work)).await
+    }
+
     /// Answers whether the database responds at all (for `/healthz`).
     pub async fn ping(&self) -> bool {
         self.run(|conn| conn.batch_execute("SELECT 1").context("ping"))
             .await
             .is_ok()
     }
+}
+
+/// Runs `work`, which must not write. Debug builds make the connection refuse writes meanwhile
+/// (SQLite's `query_only`, PostgreSQL's read-only transactions).
+fn read_only<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<anyhow::Error>,
+{
+    if !cfg!(debug_assertions) {
+        return work(conn);
+    }
+    let (on, off) = match conn {
+        DbConnection::Sqlite(_) => ("PRAGMA query_only = ON", "PRAGMA query_only = OFF"),
+        DbConnection::Postgres(_) => (
+            "SET default_transaction_read_only = on",
+            "SET default_transaction_read_only = off",
+        ),
+    };
+    conn.batch_execute(on)
+        .context("making the connection read-only")?;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(conn)));
+    conn.batch_execute(off)
+        .context("making the connection writable again")?;
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Applies pending migrations. On PostgreSQL an advisory lock makes instances that start
@@ -506,6 +562,86 @@ mod tests {
         })
         .unwrap();
         assert_eq!(check(&mut first), 4);
+    }
+
+    fn count_of_t(conn: &mut DbConnection) -> anyhow::Result<i64> {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
+            "(SELECT count(*) FROM t)",
+        ))
+        .get_result(conn)
+        .context("count")
+    }
+
+    /// A page's read runs on the worker's own thread while the pool has an idle connection,
+    /// and on a blocking thread when it has none; it is refused a write (in test builds), and
+    /// a panic in it is an error of that request, not of the worker.
+    #[actix_web::test]
+    async fn a_read_runs_on_the_callers_thread_unless_the_pool_is_busy() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::sqlite_file(dir.path().join("read.db"));
+        // One connection: every step below uses the same one.
+        let db = Database::open(&url, 1).unwrap();
+        db.run(|conn| {
+            conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)")
+                .context("create")
+        })
+        .await
+        .unwrap();
+        let caller = std::thread::current().id();
+
+        let (here, rows) = db
+            .read(|conn| Ok::<_, anyhow::Error>((std::thread::current().id(), count_of_t(conn)?)))
+            .await
+            .unwrap();
+        assert_eq!(
+            here, caller,
+            "an idle connection: the read ran on the caller's thread"
+        );
+        assert_eq!(rows, 1);
+
+        // The connection taken (by a request on another thread, say): the read waits for it
+        // on a blocking thread instead of holding up this one.
+        let taken = db.get().unwrap();
+        let reading = db.clone();
+        let read = actix_web::rt::spawn(async move {
+            reading
+                .read(|conn| {
+                    Ok::<_, anyhow::Error>((std::thread::current().id(), count_of_t(conn)?))
+                })
+                .await
+        });
+        actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        assert!(!read.is_finished(), "the read found no connection yet");
+        drop(taken);
+        let (there, rows) = read.await.unwrap().unwrap();
+        assert_ne!(
+            there, caller,
+            "a busy pool: the read waited on a blocking thread"
+        );
+        assert_eq!(rows, 1);
+
+        let wrote = db
+            .read(|conn| {
+                conn.batch_execute("INSERT INTO t VALUES (2)")
+                    .context("writing in a read")
+            })
+            .await;
+        if cfg!(debug_assertions) {
+            let error = format!("{:#}", wrote.unwrap_err());
+            assert!(error.contains("readonly"), "{error}");
+        }
+        let panicked = db
+            .read(|_| -> anyhow::Result<()> { panic!("a bug in a read") })
+            .await;
+        assert!(panicked.is_err());
+        // The connection writes again for the work that may write, after a panic too.
+        db.run(|conn| {
+            conn.batch_execute("INSERT INTO t VALUES (3)")
+                .context("write")
+        })
+        .await
+        .unwrap();
+        assert_eq!(db.read(count_of_t).await.unwrap(), 2);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -71,7 +71,7 @@ pub async fn get(
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
     let (people_count, notifications, checked_out, usable, credentials, waiting) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let count = if is_admin {
                 User::count_in_organization(conn, organization_id)?
             } else {

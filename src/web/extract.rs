@@ -143,7 +143,7 @@ impl FromRequest for Viewer {
             // A session this request started (nothing was loaded): read the person now.
             let found = state
                 .db
-                .run(move |conn| {
+                .read(move |conn| {
                     let Some(user) = User::find(conn, UserId(user_id))? else {
                         return Ok::<_, AppError>(None);
                     };

@@ -146,38 +146,46 @@ impl SessionStore for DatabaseSessionStore {
         let id = hash_token(session_key.as_ref());
         let now = self.clock.now_naive();
         let oldest = self.oldest_allowed_creation();
-        // Loading a session is using it: its idle deadline moves here, in the same trip to the
-        // database, and only once it has moved by EXTEND_GRANULARITY (a write per request
-        // would serialise every page on SQLite's single writer).
+        // Loading a session is using it: its idle deadline moves here, but only once it has
+        // moved by EXTEND_GRANULARITY (a write per request would serialise every page on
+        // SQLite's single writer), so nearly every load is a read alone.
         let idle =
             chrono::Duration::from_std(self.idle_timeout).unwrap_or(chrono::Duration::minutes(30));
         let granularity =
             chrono::Duration::from_std(EXTEND_GRANULARITY).unwrap_or(chrono::Duration::zero());
         // The signed-in person, their organization and unread count come in the same statement
         // as the session: every signed-in page needs them.
-        let row = self
+        let key = id.clone();
+        let found = self
             .db
-            .run(move |conn| {
-                let row = SessionRow::find_with_viewer(conn, &id)?;
-                match row {
-                    Some((row, signed_in)) if row.expires_at > now && row.created_at >= oldest => {
-                        if row.expires_at < now + idle - granularity {
-                            SessionRow::extend(conn, &id, now + idle, now + idle - granularity)?;
-                        }
-                        let viewer = signed_in
-                            .filter(|s| !s.user.disabled)
-                            .map(LoadedViewer::new);
-                        Ok(Some((row, viewer)))
-                    }
-                    Some(_) => {
-                        SessionRow::delete(conn, &id)?;
-                        Ok(None)
-                    }
-                    None => Ok(None),
-                }
-            })
+            .read(move |conn| Ok(SessionRow::find_with_viewer(conn, &key)?))
             .await
             .map_err(|e: anyhow::Error| LoadError::Other(e))?;
+        let row = match found {
+            Some((row, signed_in)) if row.expires_at > now && row.created_at >= oldest => {
+                if row.expires_at < now + idle - granularity {
+                    self.db
+                        .run(move |conn| {
+                            let until = now + idle;
+                            Ok(SessionRow::extend(conn, &id, until, until - granularity)?)
+                        })
+                        .await
+                        .map_err(|e: anyhow::Error| LoadError::Other(e))?;
+                }
+                let viewer = signed_in
+                    .filter(|s| !s.user.disabled)
+                    .map(LoadedViewer::new);
+                Some((row, viewer))
+            }
+            Some(_) => {
+                self.db
+                    .run(move |conn| Ok(SessionRow::delete(conn, &id)?))
+                    .await
+                    .map_err(|e: anyhow::Error| LoadError::Other(e))?;
+                None
+            }
+            None => None,
+        };
         let Some((row, viewer)) = row else {
             return Ok(None);
         };

@@ -71,7 +71,7 @@ async fn page(
     let (user, now, for_db) = (viewer.user.clone(), state.clock.now_naive(), target.clone());
     let (accounts, people) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let shared = Account::shared_of(conn, for_db.id, accounts_page, ACCOUNTS_PER_PAGE)?;
             let (total, page, per_page) = (shared.total, shared.page, shared.per_page);
             let rows = account_rows(conn, &user, &for_db, shared.items, now)?;

@@ -74,7 +74,7 @@ pub async fn credentials(
     let can_edit_policy = viewer.user.role == Role::Owner;
     let (page, marks, policy_admins, admins) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let page = Account::credentials_of(conn, id, &lookup, page_number, PER_PAGE)?;
             let ids: Vec<i64> = page.items.iter().map(|row| row.account.id.0).collect();
             let marks = AccessRequest::pending_marks(conn, &ids, now)?;

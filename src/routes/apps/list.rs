@@ -47,7 +47,7 @@ pub async fn list(
     let lookup = term.clone();
     let (page, has_apps) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let page = Target::search(
                 conn,
                 organization,

@@ -35,7 +35,7 @@ pub async fn load_target(
 ) -> Result<Target, AppError> {
     state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             Ok::<_, AppError>(Target::find_in_organization(
                 conn,
                 organization,

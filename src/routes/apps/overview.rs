@@ -46,7 +46,7 @@ pub async fn overview(
     let is_admin = can_manage_apps(&viewer.user);
     let (my_credential, allowed, shared) = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             let mine = Account::personal_of(conn, for_db.id, user.id)?;
             let allowed = Target::is_allowed(conn, for_db.id, user.id)?;
             let shared = if allowed || is_admin {

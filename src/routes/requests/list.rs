@@ -54,7 +54,7 @@ pub async fn list(
     let (admin, now) = (viewer.user.id, state.clock.now_naive());
     let page = state
         .db
-        .run(move |conn| {
+        .read(move |conn| {
             Ok::<_, AppError>(AccessRequest::made_by(
                 conn,
                 admin,
