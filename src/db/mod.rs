@@ -715,17 +715,7 @@ mod tests {
             started.elapsed() < Duration::from_secs(5),
             "a write inside a transaction waited for its own turn"
         );
-        let rows: i64 = db
-            .run(|conn| {
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                    "(SELECT count(*) FROM t)",
-                ))
-                .get_result(conn)
-                .context("count")
-            })
-            .await
-            .unwrap();
-        assert_eq!(rows, 4);
+        assert_eq!(db.run(count_of_t).await.unwrap(), 4);
     }
 
     #[test]
