@@ -13,6 +13,7 @@ mod cli;
 mod e2e;
 mod forms;
 mod jobs;
+mod plans;
 mod requests;
 mod scale;
 mod setup;

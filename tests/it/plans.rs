@@ -1,0 +1,604 @@
+//! The statements behind the pages people use most, read from a real Keyholder server's own
+//! statement log (`KEYHOLDER_LOG=keyholder::sql=debug`, the built binary on a SQLite file):
+//!
+//! - every statement a page runs is explained by SQLite (`EXPLAIN QUERY PLAN`), and none reads a
+//!   whole table: each finds its rows through an index;
+//! - each page runs as many statements with a dozen rows on it as with one or two, so no page
+//!   issues a query per row.
+//!
+//! SQLite only, on purpose: Keyholder never runs `ANALYZE` on SQLite, so the planner has no
+//! statistics and the plans seen here, on a small database, are those of every SQLite
+//! installation, however large. PostgreSQL plans by its statistics, and on a small test
+//! database a sequential scan is rightly its cheapest plan; its plans were read on the seeded
+//! benchmark database instead (docs/BENCHMARKS.md).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use keyholder::schema::{accounts, checkouts};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+
+use crate::helpers::{
+    Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, account_id_for, checkout_id_in,
+    engine_tests,
+};
+
+const PASSWORD: &str = "member password 123";
+const SHARED_PASSWORD: &str = "Initial-Pa55word";
+
+/// One `keyholder serve` process logging every statement to its log file.
+struct LoggedServer {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    database: keyholder::db::DatabaseUrl,
+    /// How much of the log has been read.
+    read_to: usize,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+impl Drop for LoggedServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn command(dir: &Path, database: &str, master_key: &str, port: u16) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_keyholder"));
+    command
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", database)
+        .env("KEYHOLDER_MASTER_KEY", master_key)
+        .env("KEYHOLDER_DATA_DIR", dir)
+        .env("KEYHOLDER_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("KEYHOLDER_LISTEN", format!("127.0.0.1:{port}"))
+        .env("KEYHOLDER_WORKERS", "2")
+        .env("KEYHOLDER_LOGIN_ATTEMPTS_PER_ADDRESS", "1000")
+        .env("KEYHOLDER_LOG", "warn,keyholder::sql=debug")
+        .env("NO_COLOR", "1");
+    command
+}
+
+impl LoggedServer {
+    async fn start(engine: &Engine) -> LoggedServer {
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().unwrap();
+        let (pg, url) = match engine {
+            Engine::Sqlite => {
+                let file = dir.path().join("keyholder.db");
+                (None, format!("sqlite://{}", file.display()))
+            }
+            Engine::Postgres(server) => {
+                let (pg, url) = PgDatabase::create(server);
+                (Some(pg), url)
+            }
+        };
+        let master_key =
+            base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut setup = command(dir.path(), &url, &master_key, port)
+            .args(["setup", "--org", "Acme Corp", "--email", OWNER_EMAIL])
+            .args(["--name", "Olivia Owner"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(setup.stdin.take().unwrap(), "{OWNER_PASSWORD}").unwrap();
+        let output = setup.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "keyholder setup: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let log = dir.path().join("server.log");
+        let out = std::fs::File::create(&log).unwrap();
+        let child = command(dir.path(), &url, &master_key, port)
+            .arg("serve")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start keyholder");
+        let mut server = LoggedServer {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            log,
+            database: keyholder::db::DatabaseUrl::parse(&url).unwrap(),
+            read_to: 0,
+            _dir: dir,
+            _pg: pg,
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        loop {
+            let answered = client
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == StatusCode::OK);
+            if answered {
+                break;
+            }
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("keyholder exited with {status}:\n{}", server.log_text());
+            }
+            assert!(Instant::now() < deadline, "keyholder did not answer");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        server.statements_so_far();
+        server
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn browser(&self) -> Browser {
+        let client = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .cookie_provider(Arc::new(reqwest::cookie::Jar::default()))
+            .build()
+            .unwrap();
+        Browser {
+            client,
+            base: self.base.clone(),
+        }
+    }
+
+    /// The statements logged since the last call (their SQL text, placeholders unbound).
+    fn statements_so_far(&mut self) -> Vec<String> {
+        let text = self.log_text();
+        let new = &text[self.read_to..];
+        // Only whole lines: the server may be writing the next one.
+        let end = new.rfind('\n').map_or(0, |i| i + 1);
+        self.read_to += end;
+        new[..end].lines().filter_map(logged_sql).collect()
+    }
+
+    /// The statements `request` made the server run, fenced by `/healthz`, whose one statement
+    /// (`SELECT 1`) is logged after everything the request ran.
+    async fn statements_of<F, Fut>(&mut self, request: F) -> Vec<String>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        let _ = self.statements_so_far();
+        request().await;
+        let fence = reqwest::get(format!("{}/healthz", self.base))
+            .await
+            .unwrap();
+        assert_eq!(fence.status(), StatusCode::OK);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = Vec::new();
+        loop {
+            seen.extend(self.statements_so_far());
+            if let Some(at) = seen.iter().rposition(|sql| sql == "SELECT 1") {
+                seen.truncate(at);
+                // Debug builds make a read's connection read-only around it: not the page's.
+                seen.retain(|sql| {
+                    !sql.starts_with("PRAGMA query_only")
+                        && !sql.starts_with("SET default_transaction_read_only")
+                });
+                return seen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the fence's statement was not logged"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// A page's statements: the fewer of two loads in a row, so that an occasional write that
+    /// is not the page's (the session's idle deadline, moved once a minute; the sweep) is not
+    /// counted as one of its statements.
+    async fn page_statements(&mut self, browser: &Browser, path: &str) -> Vec<String> {
+        let mut fewest: Option<Vec<String>> = None;
+        for _ in 0..2 {
+            let statements = self
+                .statements_of(|| async {
+                    let page = browser.get(path).await;
+                    assert_eq!(page.status, StatusCode::OK, "GET {path}:\n{}", page.body);
+                })
+                .await;
+            if fewest.as_ref().is_none_or(|f| statements.len() < f.len()) {
+                fewest = Some(statements);
+            }
+        }
+        fewest.unwrap()
+    }
+}
+
+/// The SQL of one statement line of the log (`… sql="SELECT …"`), unescaped.
+fn logged_sql(line: &str) -> Option<String> {
+    let quoted = &line[line.find(" sql=\"")? + 6..];
+    let mut sql = String::new();
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => return Some(sql),
+            '\\' => match chars.next()? {
+                'n' => sql.push('\n'),
+                't' => sql.push('\t'),
+                'r' => sql.push('\r'),
+                '0' => sql.push('\0'),
+                'u' => {
+                    let hex: String = chars.by_ref().skip(1).take_while(|c| *c != '}').collect();
+                    sql.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                }
+                other => sql.push(other),
+            },
+            c => sql.push(c),
+        }
+    }
+    None
+}
+
+#[derive(QueryableByName)]
+struct PlanLine {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    parent: i64,
+    #[diesel(sql_type = Text)]
+    detail: String,
+}
+
+/// `EXPLAIN QUERY PLAN` of a logged statement, its placeholders unbound (SQLite plans without
+/// their values), as indented lines.
+fn plan(conn: &mut SqliteConnection, sql: &str) -> Vec<String> {
+    let lines = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+        .load::<PlanLine>(conn)
+        .unwrap_or_else(|e| panic!("EXPLAIN QUERY PLAN {sql}: {e}"));
+    let mut depth: BTreeMap<i64, usize> = BTreeMap::new();
+    lines
+        .iter()
+        .map(|line| {
+            let level = depth.get(&line.parent).map_or(0, |d| d + 1);
+            depth.insert(line.id, level);
+            format!("{}{}", "  ".repeat(level), line.detail)
+        })
+        .collect()
+}
+
+/// Keyholder's own tables (not FTS5's shadow tables, nor the virtual table itself).
+fn tables(conn: &mut SqliteConnection) -> Vec<String> {
+    #[derive(QueryableByName)]
+    struct Name {
+        #[diesel(sql_type = Text)]
+        name: String,
+    }
+    diesel::sql_query(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' \
+         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '%_search_%'",
+    )
+    .load::<Name>(conn)
+    .unwrap()
+    .into_iter()
+    .map(|n| n.name)
+    .collect()
+}
+
+/// Tables that may be read whole: they hold a row per key rotation, never many.
+const SMALL_TABLES: &[&str] = &["data_keys"];
+
+/// A line of a plan that walks one of `tables` from end to end (`SCAN t`, with or without an
+/// index to walk it in order), rather than finding its rows by a key (`SEARCH t USING …`).
+fn full_scan<'a>(line: &'a str, tables: &[String]) -> Option<&'a str> {
+    let rest = line.trim_start().strip_prefix("SCAN ")?;
+    let table = rest.split_whitespace().next()?;
+    (tables.iter().any(|t| t == table) && !SMALL_TABLES.contains(&table)).then_some(table)
+}
+
+async fn sign_in(server: &LoggedServer, email: &str, password: &str) -> Browser {
+    let browser = server.browser();
+    browser
+        .sign_in(email, password)
+        .await
+        .assert_redirects_to("/");
+    browser
+}
+
+async fn add_user(owner: &Browser, name: &str, email: &str, role: &str) {
+    owner
+        .submit(
+            "/users/new",
+            "/users/new",
+            &[
+                ("name", name),
+                ("email", email),
+                ("role", role),
+                ("password", PASSWORD),
+            ],
+        )
+        .await
+        .assert_redirects_to("/users");
+}
+
+async fn add_shared_account(admin: &Browser, target: i64, username: &str) -> i64 {
+    admin
+        .submit(
+            &format!("/apps/{target}/accounts/new?kind=shared"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "shared"),
+                ("username", username),
+                ("password_mode", "type"),
+                ("password", SHARED_PASSWORD),
+                ("password_confirm", SHARED_PASSWORD),
+                ("notes", ""),
+                ("auto_reset", "on"),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}/accounts"));
+    let mut page = 1;
+    loop {
+        let tab = admin
+            .get(&format!("/apps/{target}/accounts?page={page}"))
+            .await;
+        if let Some(id) = account_id_for(&tab.body, username) {
+            return id;
+        }
+        assert!(page < 20, "{username} is on no page of the Accounts tab");
+        page += 1;
+    }
+}
+
+/// The id of the member's own credential `username`.
+fn own_credential(conn: &mut keyholder::db::DbConnection, username: &str) -> i64 {
+    accounts::table
+        .filter(accounts::username.eq(username))
+        .select(accounts::id)
+        .first(conn)
+        .unwrap()
+}
+
+/// Presses Request Credentials on the app's Credentials & Policies tab.
+async fn request_credentials(admin: &Browser, target: i64, account: i64) {
+    let tab = format!("/apps/{target}/credentials");
+    let page = admin
+        .submit(
+            &tab,
+            &format!("/accounts/{account}/request-access"),
+            &[("back", &tab)],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+}
+
+async fn add_own_credential(member: &Browser, target: i64, username: &str) {
+    member
+        .submit(
+            &format!("/apps/{target}/accounts/new?kind=personal"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "personal"),
+                ("username", username),
+                ("password_mode", "type"),
+                ("password", PASSWORD),
+                ("password_confirm", PASSWORD),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}"));
+}
+
+engine_tests!(the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statements);
+
+/// Everything a member's dashboard, an admin's search and an app's Credentials & Policies tab
+/// show grows from one or two rows to a dozen; the statements behind them must not (both
+/// engines). On SQLite, every statement's plan finds its rows through an index.
+async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statements(engine: Engine) {
+    let mut server = LoggedServer::start(&engine).await;
+    let owner = sign_in(&server, OWNER_EMAIL, OWNER_PASSWORD).await;
+    add_user(&owner, "Mia Member", "mia@example.com", "member").await;
+    let member = sign_in(&server, "mia@example.com", PASSWORD).await;
+
+    // Two apps; the member may use the first's shared accounts, holds one of them, keeps her
+    // own credential on it, and an admin has asked for that one (a notification and a request
+    // waiting for her answer).
+    let apps = [
+        crate::helpers::create_target(&owner, "Payroll Database", &[]).await,
+        crate::helpers::create_target(&owner, "Payroll Reports", &[]).await,
+    ];
+    owner
+        .submit(
+            &format!("/apps/{}/accounts", apps[0]),
+            &format!("/apps/{}/people", apps[0]),
+            &[("email", "mia@example.com")],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{}/accounts", apps[0]));
+    let mut shared = Vec::new();
+    for n in 0..2 {
+        shared.push(add_shared_account(&owner, apps[0], &format!("svc-{n:02}")).await);
+    }
+    let mut conn = server.database.connect().unwrap();
+    assert!(checkout_id_in(&member.check_out(shared[0]).await.body).is_some());
+    add_own_credential(&member, apps[0], "mia-00").await;
+    request_credentials(&owner, apps[0], own_credential(&mut conn, "mia-00")).await;
+
+    let pages: Vec<(&str, &Browser, String)> = vec![
+        ("the member's dashboard", &member, "/".into()),
+        ("the owner's dashboard", &owner, "/".into()),
+        ("Manage Apps", &owner, "/apps".into()),
+        (
+            "Manage Apps search (a word)",
+            &owner,
+            "/apps?q=payroll".into(),
+        ),
+        (
+            "Manage Apps search (two letters)",
+            &owner,
+            "/apps?q=pa".into(),
+        ),
+        (
+            "Credentials & Policies",
+            &owner,
+            format!("/apps/{}/credentials", apps[0]),
+        ),
+        (
+            "Credentials & Policies search",
+            &owner,
+            format!("/apps/{}/credentials?q=svc", apps[0]),
+        ),
+        ("an app's overview", &owner, format!("/apps/{}", apps[0])),
+        (
+            "an app's Accounts tab",
+            &owner,
+            format!("/apps/{}/accounts", apps[0]),
+        ),
+        ("the requests an admin made", &owner, "/requests".into()),
+    ];
+    let mut few = Vec::new();
+    for (name, browser, path) in &pages {
+        few.push(server.page_statements(browser, path).await);
+        assert!(!few.last().unwrap().is_empty(), "{name}: no statement seen");
+    }
+
+    // A dozen of everything.
+    for n in 2..14 {
+        shared.push(add_shared_account(&owner, apps[0], &format!("svc-{n:02}")).await);
+    }
+    for account in &shared[1..6] {
+        let page = member.check_out(*account).await;
+        assert!(checkout_id_in(&page.body).is_some(), "{}", page.body);
+    }
+    // One own credential per app and person.
+    let mut services = vec![apps[1]];
+    for n in 2..14 {
+        services.push(
+            crate::helpers::create_target(&owner, &format!("Payroll Service {n:02}"), &[]).await,
+        );
+    }
+    for (n, app) in services.iter().enumerate() {
+        let username = format!("mia-{:02}", n + 1);
+        add_own_credential(&member, *app, &username).await;
+        if n < 5 {
+            let account = own_credential(&mut conn, &username);
+            request_credentials(&owner, *app, account).await;
+        }
+    }
+    let mut many = Vec::new();
+    for (_, browser, path) in &pages {
+        many.push(server.page_statements(browser, path).await);
+    }
+
+    // And the writes of a check-out cycle: check out, reveal, check in.
+    let token = member.get("/").await.csrf();
+    let account = shared[13];
+    let mut cycle = server
+        .statements_of(|| async {
+            let page = member
+                .post(
+                    &format!("/accounts/{account}/checkout"),
+                    &[("csrf_token", &token)],
+                )
+                .await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        })
+        .await;
+    let checkout: i64 = checkouts::table
+        .filter(checkouts::account_id.eq(account))
+        .select(checkouts::id)
+        .first(&mut conn)
+        .unwrap();
+    for action in [
+        format!("/accounts/{account}/reveal"),
+        format!("/checkouts/{checkout}/checkin"),
+    ] {
+        cycle.extend(
+            server
+                .statements_of(|| async {
+                    let page = member.post(&action, &[("csrf_token", &token)]).await;
+                    assert!(page.status.as_u16() < 400, "{action}: {}", page.body);
+                })
+                .await,
+        );
+    }
+
+    // The plans: SQLite only (see the module's comment).
+    let mut sqlite = server
+        .database
+        .sqlite_path()
+        .map(|path| SqliteConnection::establish(path.to_str().unwrap()).unwrap());
+    let tables = sqlite.as_mut().map(tables).unwrap_or_default();
+    if sqlite.is_some() {
+        assert!(tables.iter().any(|t| t == "accounts"), "tables: {tables:?}");
+    }
+    let mut report = String::new();
+    let mut scans = Vec::new();
+    let mut per_row = Vec::new();
+    let mut explain = |name: &str, sql: &str, report: &mut String| {
+        report.push_str(&format!("{sql}\n"));
+        let Some(conn) = sqlite.as_mut() else {
+            return;
+        };
+        for line in plan(conn, sql) {
+            if let Some(table) = full_scan(&line, &tables) {
+                scans.push(format!("{name}: {table}"));
+            }
+            report.push_str(&format!("    {line}\n"));
+        }
+    };
+    for (((name, _, path), few), many) in pages.iter().zip(&few).zip(&many) {
+        report.push_str(&format!(
+            "\n== {name} ({path}): {} statements with few rows, {} with many\n",
+            few.len(),
+            many.len()
+        ));
+        if few.len() != many.len() {
+            per_row.push(format!("{name}: {} → {}", few.len(), many.len()));
+        }
+        for sql in many {
+            explain(name, sql, &mut report);
+        }
+    }
+    report.push_str("\n== a check-out, its reveal and its check-in\n");
+    for sql in &cycle {
+        explain("the check-out cycle", sql, &mut report);
+    }
+    assert!(
+        scans.is_empty() && per_row.is_empty(),
+        "whole tables read: {scans:?}; statements that grew with the rows: {per_row:?}\n{report}"
+    );
+    // `cargo test plans -- --nocapture` shows every statement and its plan.
+    println!("{report}");
+}
+
+#[test]
+fn a_logged_statement_is_read_back_whole() {
+    let line = r#"2026-12-01T03:00:00.000000Z DEBUG ms=0.04 failed=false sql="SELECT \"a\" FROM t WHERE x = ? -- é\\ \u{1b}""#;
+    assert_eq!(
+        logged_sql(line).as_deref(),
+        Some("SELECT \"a\" FROM t WHERE x = ? -- é\\ \u{1b}")
+    );
+    assert_eq!(logged_sql("DEBUG ms=1 sql=\"unterminated"), None);
+    assert!(full_scan("  SCAN accounts", &["accounts".into()]).is_some());
+    assert!(full_scan("SCAN accounts USING INDEX a_by_b", &["accounts".into()]).is_some());
+    assert!(full_scan("SCAN data_keys", &["data_keys".into()]).is_none());
+    assert!(
+        full_scan(
+            "SEARCH accounts USING INDEX a_by_b (x=?)",
+            &["accounts".into()]
+        )
+        .is_none()
+    );
+    assert!(full_scan("SCAN (subquery-1)", &["accounts".into()]).is_none());
+}
