@@ -59,6 +59,11 @@ impl AuditEvent {
     }
 
     /// The organization's events, newest first, filtered; with actor and app names.
+    ///
+    /// The log only grows, so neither statement may read all of it to show a page: the events
+    /// are ordered by time as the indexes keep them (`(organization_id, created_at)`, or the
+    /// actor's, the app's or the action's), so the page is the first rows of an index walked
+    /// backwards, and the count reads `audit_events` alone, without the names.
     pub fn search(
         conn: &mut DbConnection,
         organization: OrganizationId,
@@ -66,40 +71,44 @@ impl AuditEvent {
         page: i64,
         per_page: i64,
     ) -> QueryResult<Page<AuditRow>> {
-        let build = || {
-            let mut query = audit_events::table
+        macro_rules! filtered {
+            ($query:expr) => {{
+                let mut query = $query
+                    .filter(audit_events::organization_id.eq(organization.0))
+                    .into_boxed();
+                if let Some(actor) = filter.actor {
+                    query = query.filter(audit_events::actor_user_id.eq(actor.0));
+                }
+                if let Some(action) = &filter.action {
+                    query = query.filter(audit_events::action.eq(action.clone()));
+                }
+                if let Some(target) = filter.target {
+                    query = query.filter(audit_events::target_id.eq(target));
+                }
+                if let Some(from) = filter.from {
+                    query = query.filter(audit_events::created_at.ge(from));
+                }
+                if let Some(until) = filter.until {
+                    query = query.filter(audit_events::created_at.lt(until));
+                }
+                query
+            }};
+        }
+        let total: i64 = filtered!(audit_events::table).count().get_result(conn)?;
+        let rows: Vec<(AuditEvent, Option<String>, Option<String>)> = filtered!(
+            audit_events::table
                 .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_user_id)))
                 .left_join(targets::table.on(targets::id.nullable().eq(audit_events::target_id)))
-                .filter(audit_events::organization_id.eq(organization.0))
-                .into_boxed();
-            if let Some(actor) = filter.actor {
-                query = query.filter(audit_events::actor_user_id.eq(actor.0));
-            }
-            if let Some(action) = &filter.action {
-                query = query.filter(audit_events::action.eq(action.clone()));
-            }
-            if let Some(target) = filter.target {
-                query = query.filter(audit_events::target_id.eq(target));
-            }
-            if let Some(from) = filter.from {
-                query = query.filter(audit_events::created_at.ge(from));
-            }
-            if let Some(until) = filter.until {
-                query = query.filter(audit_events::created_at.lt(until));
-            }
-            query
-        };
-        let total: i64 = build().count().get_result(conn)?;
-        let rows: Vec<(AuditEvent, Option<String>, Option<String>)> = build()
-            .order(audit_events::id.desc())
-            .limit(per_page)
-            .offset(Page::<AuditRow>::offset(page, per_page))
-            .select((
-                AuditEvent::as_select(),
-                users::name.nullable(),
-                targets::name.nullable(),
-            ))
-            .load(conn)?;
+        )
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(per_page)
+        .offset(Page::<AuditRow>::offset(page, per_page))
+        .select((
+            AuditEvent::as_select(),
+            users::name.nullable(),
+            targets::name.nullable(),
+        ))
+        .load(conn)?;
         Ok(Page::new(
             rows.into_iter()
                 .map(|(event, actor_name, target_name)| AuditRow {
