@@ -582,21 +582,7 @@ impl TestApp {
         role: &str,
         password: &str,
     ) -> i64 {
-        let page = admin
-            .submit(
-                "/users/new",
-                "/users/new",
-                &[
-                    ("name", name),
-                    ("email", email),
-                    ("role", role),
-                    ("password", password),
-                ],
-            )
-            .await;
-        page.assert_redirects_to("/users");
-        let list = admin.get(&format!("/users?q={email}")).await;
-        first_user_id(&list.body).expect("user row")
+        add_user(admin, name, email, role, password).await
     }
 
     /// A browser signed in as a new user with `role`.
@@ -616,6 +602,49 @@ impl TestApp {
             .assert_redirects_to("/");
         (browser, id)
     }
+}
+
+/// Adds a user through the Users page as `admin` (on whichever server it talks to); returns
+/// their id.
+pub async fn add_user(admin: &Browser, name: &str, email: &str, role: &str, password: &str) -> i64 {
+    let page = admin
+        .submit(
+            "/users/new",
+            "/users/new",
+            &[
+                ("name", name),
+                ("email", email),
+                ("role", role),
+                ("password", password),
+            ],
+        )
+        .await;
+    page.assert_redirects_to("/users");
+    let list = admin.get(&format!("/users?q={email}")).await;
+    first_user_id(&list.body).expect("user row")
+}
+
+/// `keyholder setup` for the owner of "Acme Corp", the password on standard input; `command`
+/// is the binary with the installation's settings.
+pub fn set_up_from_the_command_line(mut command: std::process::Command) {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .args(["setup", "--org", "Acme Corp", "--email", OWNER_EMAIL])
+        .args(["--name", "Olivia Owner"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start keyholder setup");
+    writeln!(child.stdin.take().unwrap(), "{OWNER_PASSWORD}").unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "keyholder setup: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// Creates an app through Create target as `admin` (on whichever instance it talks to);

@@ -8,7 +8,6 @@
 //! KEYHOLDER_TEST_REQUIRE_POSTGRES).
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -20,8 +19,8 @@ use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
 use crate::helpers::{
-    Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, account_id_for, checkout_id_in,
-    create_target, first_user_id, pg_logs_in,
+    Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, account_id_for, add_user,
+    checkout_id_in, create_target, first_user_id, pg_logs_in, set_up_from_the_command_line,
 };
 
 const MEMBER_PASSWORD: &str = "member password 123";
@@ -198,30 +197,7 @@ impl Cluster {
 
     /// `keyholder setup`, the password on standard input.
     fn setup(&self) {
-        let mut child = self
-            .command(self.dir.path())
-            .args([
-                "setup",
-                "--org",
-                "Acme Corp",
-                "--email",
-                OWNER_EMAIL,
-                "--name",
-                "Olivia Owner",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        writeln!(child.stdin.take().unwrap(), "{OWNER_PASSWORD}").unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(
-            output.status.success(),
-            "keyholder setup: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+        set_up_from_the_command_line(self.command(self.dir.path()));
     }
 
     /// One person's browser: one cookie jar, pointed at instance `i` (cookies do not depend on
@@ -527,25 +503,6 @@ async fn create_shared_accounts(
     ids
 }
 
-/// Adds a user through the Users page; returns their id.
-async fn add_user(admin: &Browser, name: &str, email: &str, role: &str) -> i64 {
-    admin
-        .submit(
-            "/users/new",
-            "/users/new",
-            &[
-                ("name", name),
-                ("email", email),
-                ("role", role),
-                ("password", MEMBER_PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirects_to("/users");
-    let list = admin.get(&format!("/users?q={email}")).await;
-    first_user_id(&list.body).unwrap()
-}
-
 async fn allow(admin: &Browser, target: i64, email: &str) {
     admin
         .submit(
@@ -753,7 +710,14 @@ async fn instances_share_sessions_locks_and_mail() {
     let mut racers = Vec::new();
     for i in 0..12 {
         let email = format!("racer{i}@example.com");
-        add_user(&owner.on(i), &format!("Racer {i}"), &email, "member").await;
+        add_user(
+            &owner.on(i),
+            &format!("Racer {i}"),
+            &email,
+            "member",
+            MEMBER_PASSWORD,
+        )
+        .await;
         allow(&owner.on(i + 1), target, &email).await;
         let racer = cluster.browser();
         racer
