@@ -485,29 +485,7 @@ impl TestApp {
         username: &str,
         password: &str,
     ) -> i64 {
-        let page = admin
-            .submit(
-                &format!("/apps/{target}/accounts/new?kind=shared"),
-                &format!("/apps/{target}/accounts/new"),
-                &[
-                    ("kind", "shared"),
-                    ("username", username),
-                    ("password_mode", "type"),
-                    ("password", password),
-                    ("password_confirm", password),
-                    ("notes", ""),
-                    ("auto_reset", "on"),
-                ],
-            )
-            .await;
-        // To the page of the Accounts tab that lists it, scrolled to it.
-        page.assert_redirects_to(&format!("/apps/{target}/accounts"));
-        let location = page.location.clone().unwrap_or_default();
-        let (path, anchor) = location.split_once('#').expect("an anchor to the account");
-        let tab = admin.get(path).await;
-        let id = account_id_for(&tab.body, username).expect("the new account on its page");
-        assert_eq!(anchor, format!("account-{id}"));
-        id
+        create_shared_account(admin, target, username, password).await
     }
 
     /// Allows the person with `email` to use the target's shared accounts.
@@ -602,6 +580,39 @@ impl TestApp {
             .assert_redirects_to("/");
         (browser, id)
     }
+}
+
+/// Creates a shared account with a typed password as `admin` (on whichever server it talks
+/// to); returns its id.
+pub async fn create_shared_account(
+    admin: &Browser,
+    target: i64,
+    username: &str,
+    password: &str,
+) -> i64 {
+    let page = admin
+        .submit(
+            &format!("/apps/{target}/accounts/new?kind=shared"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "shared"),
+                ("username", username),
+                ("password_mode", "type"),
+                ("password", password),
+                ("password_confirm", password),
+                ("notes", ""),
+                ("auto_reset", "on"),
+            ],
+        )
+        .await;
+    // To the page of the Accounts tab that lists it, scrolled to it.
+    page.assert_redirects_to(&format!("/apps/{target}/accounts"));
+    let location = page.location.clone().unwrap_or_default();
+    let (path, anchor) = location.split_once('#').expect("an anchor to the account");
+    let tab = admin.get(path).await;
+    let id = account_id_for(&tab.body, username).expect("the new account on its page");
+    assert_eq!(anchor, format!("account-{id}"));
+    id
 }
 
 /// Adds a user through the Users page as `admin` (on whichever server it talks to); returns

@@ -25,8 +25,8 @@ use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
 use crate::helpers::{
-    Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, account_id_for, add_user,
-    checkout_id_in, engine_tests, set_up_from_the_command_line,
+    Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, add_user, checkout_id_in,
+    create_shared_account, engine_tests, set_up_from_the_command_line,
 };
 
 const PASSWORD: &str = "member password 123";
@@ -343,36 +343,6 @@ async fn sign_in(server: &LoggedServer, email: &str, password: &str) -> Browser 
     browser
 }
 
-async fn add_shared_account(admin: &Browser, target: i64, username: &str) -> i64 {
-    admin
-        .submit(
-            &format!("/apps/{target}/accounts/new?kind=shared"),
-            &format!("/apps/{target}/accounts/new"),
-            &[
-                ("kind", "shared"),
-                ("username", username),
-                ("password_mode", "type"),
-                ("password", SHARED_PASSWORD),
-                ("password_confirm", SHARED_PASSWORD),
-                ("notes", ""),
-                ("auto_reset", "on"),
-            ],
-        )
-        .await
-        .assert_redirects_to(&format!("/apps/{target}/accounts"));
-    let mut page = 1;
-    loop {
-        let tab = admin
-            .get(&format!("/apps/{target}/accounts?page={page}"))
-            .await;
-        if let Some(id) = account_id_for(&tab.body, username) {
-            return id;
-        }
-        assert!(page < 20, "{username} is on no page of the Accounts tab");
-        page += 1;
-    }
-}
-
 /// The id of the member's own credential `username`.
 fn own_credential(conn: &mut keyholder::db::DbConnection, username: &str) -> i64 {
     accounts::table
@@ -440,7 +410,9 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
         .assert_redirects_to(&format!("/apps/{}/accounts", apps[0]));
     let mut shared = Vec::new();
     for n in 0..2 {
-        shared.push(add_shared_account(&owner, apps[0], &format!("svc-{n:02}")).await);
+        shared.push(
+            create_shared_account(&owner, apps[0], &format!("svc-{n:02}"), SHARED_PASSWORD).await,
+        );
     }
     let mut conn = server.database.connect().unwrap();
     assert!(checkout_id_in(&member.check_out(shared[0]).await.body).is_some());
@@ -520,7 +492,9 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
 
     // A dozen of everything.
     for n in 2..14 {
-        shared.push(add_shared_account(&owner, apps[0], &format!("svc-{n:02}")).await);
+        shared.push(
+            create_shared_account(&owner, apps[0], &format!("svc-{n:02}"), SHARED_PASSWORD).await,
+        );
     }
     for account in &shared[1..6] {
         let page = member.check_out(*account).await;
