@@ -382,7 +382,10 @@ async fn add_own_credential(member: &Browser, target: i64, username: &str) {
         .assert_redirects_to(&format!("/apps/{target}"));
 }
 
-engine_tests!(the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statements);
+engine_tests!(
+    the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statements,
+    every_reference_to_a_row_that_can_go_is_indexed,
+);
 
 /// Everything a member's dashboard, an admin's search and an app's Credentials & Policies tab
 /// show grows from one or two rows to a dozen; the statements behind them must not (both
@@ -613,6 +616,139 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
     println!("{report}");
 }
 
+/// Parent tables whose rows are never deleted nor their keys changed, so nothing looks up the
+/// rows that refer to them: one organization per installation, and people are disabled, never
+/// deleted (their check-outs and audit events keep naming them).
+const NEVER_DELETED: &[&str] = &["organizations", "users"];
+
+/// One column of a foreign key or of an index, in its place.
+#[derive(QueryableByName)]
+struct KeyColumn {
+    /// The table the key or index is on.
+    #[diesel(sql_type = Text)]
+    on_table: String,
+    /// The key's or index's name (SQLite's foreign keys have a number).
+    #[diesel(sql_type = Text)]
+    key_name: String,
+    #[diesel(sql_type = Text)]
+    refers_to: String,
+    #[diesel(sql_type = BigInt)]
+    place: i64,
+    #[diesel(sql_type = Text)]
+    column_name: String,
+}
+
+/// `(table, name, referenced table) → columns in order`.
+fn by_key(rows: Vec<KeyColumn>) -> BTreeMap<(String, String, String), Vec<String>> {
+    let mut keys: BTreeMap<_, Vec<(i64, String)>> = BTreeMap::new();
+    for row in rows {
+        keys.entry((row.on_table, row.key_name, row.refers_to))
+            .or_default()
+            .push((row.place, row.column_name));
+    }
+    keys.into_iter()
+        .map(|(key, mut columns)| {
+            columns.sort();
+            (key, columns.into_iter().map(|(_, c)| c).collect())
+        })
+        .collect()
+}
+
+/// Foreign keys whose columns do not lead any whole (not partial) index of their table.
+fn unindexed(
+    foreign_keys: BTreeMap<(String, String, String), Vec<String>>,
+    indexes: &BTreeMap<(String, String, String), Vec<String>>,
+) -> Vec<String> {
+    foreign_keys
+        .into_iter()
+        .filter(|((_, _, parent), _)| !NEVER_DELETED.contains(&parent.as_str()))
+        .filter(|((table, _, _), columns)| {
+            !indexes.iter().any(|((on, _, _), index)| {
+                on == table
+                    && index.len() >= columns.len()
+                    && columns.iter().all(|c| index[..columns.len()].contains(c))
+            })
+        })
+        .map(|((table, _, parent), columns)| format!("{table} ({}) → {parent}", columns.join(", ")))
+        .collect()
+}
+
+/// Deleting a row (an account, an app, a request) makes the database find the rows that refer
+/// to it, to delete them or clear their reference; `EXPLAIN` does not show that lookup, and
+/// without an index it reads the whole referring table once per deleted row. Read from the
+/// schema the migrations make, on both engines.
+async fn every_reference_to_a_row_that_can_go_is_indexed(engine: Engine) {
+    let dir = tempfile::tempdir().unwrap();
+    let (_pg, url) = match &engine {
+        Engine::Sqlite => (
+            None,
+            format!("sqlite://{}", dir.path().join("keys.db").display()),
+        ),
+        Engine::Postgres(server) => {
+            let (pg, url) = PgDatabase::create(server);
+            (Some(pg), url)
+        }
+    };
+    let url = keyholder::db::DatabaseUrl::parse(&url).unwrap();
+    keyholder::db::run_migrations(&mut url.connect().unwrap()).unwrap();
+    let (foreign_keys, indexes) = match &engine {
+        Engine::Sqlite => {
+            let mut conn =
+                SqliteConnection::establish(url.sqlite_path().unwrap().to_str().unwrap()).unwrap();
+            let foreign_keys = diesel::sql_query(
+                "SELECT m.name AS on_table, CAST(f.id AS TEXT) AS key_name, f.\"table\" AS refers_to, \
+                 f.seq AS place, f.\"from\" AS column_name \
+                 FROM sqlite_master m, pragma_foreign_key_list(m.name) f WHERE m.type = 'table'",
+            )
+            .load::<KeyColumn>(&mut conn)
+            .unwrap();
+            let indexes = diesel::sql_query(
+                "SELECT m.name AS on_table, l.name AS key_name, '' AS refers_to, i.seqno AS place, \
+                 i.name AS column_name FROM sqlite_master m, pragma_index_list(m.name) l, \
+                 pragma_index_info(l.name) i WHERE m.type = 'table' AND l.partial = 0",
+            )
+            .load::<KeyColumn>(&mut conn)
+            .unwrap();
+            (foreign_keys, indexes)
+        }
+        Engine::Postgres(_) => {
+            let mut conn = diesel::PgConnection::establish(url.as_str()).unwrap();
+            let foreign_keys = diesel::sql_query(
+                "SELECT c.conrelid::regclass::text AS on_table, c.conname::text AS key_name, \
+                 c.confrelid::regclass::text AS refers_to, k.place, a.attname::text AS column_name \
+                 FROM pg_constraint c \
+                 CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, place) \
+                 JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum \
+                 WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace",
+            )
+            .load::<KeyColumn>(&mut conn)
+            .unwrap();
+            let indexes = diesel::sql_query(
+                "SELECT t.relname::text AS on_table, x.indexrelid::regclass::text AS key_name, \
+                 '' AS refers_to, k.place, a.attname::text AS column_name \
+                 FROM pg_index x JOIN pg_class t ON t.oid = x.indrelid \
+                 CROSS JOIN LATERAL unnest(x.indkey::int2[]) WITH ORDINALITY AS k(attnum, place) \
+                 JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum \
+                 WHERE t.relnamespace = 'public'::regnamespace AND x.indpred IS NULL",
+            )
+            .load::<KeyColumn>(&mut conn)
+            .unwrap();
+            (foreign_keys, indexes)
+        }
+    };
+    let foreign_keys = by_key(foreign_keys);
+    assert!(
+        foreign_keys.len() > 10,
+        "the schema's foreign keys were not read: {foreign_keys:?}"
+    );
+    let indexes = by_key(indexes);
+    let missing = unindexed(foreign_keys, &indexes);
+    assert!(
+        missing.is_empty(),
+        "references without an index to find them by: {missing:?}"
+    );
+}
+
 #[test]
 fn a_logged_statement_is_read_back_whole() {
     let line = r#"2026-12-01T03:00:00.000000Z DEBUG ms=0.04 failed=false sql="SELECT \"a\" FROM t WHERE x = ? -- é\\ \u{1b}""#;
@@ -662,5 +798,33 @@ fn a_logged_statement_is_read_back_whole() {
             "SEARCH targets USING INTEGER PRIMARY KEY (rowid=?)",
         ]))
         .is_none()
+    );
+    let keys = |rows: &[(&str, &str, &str, &[&str])]| {
+        by_key(
+            rows.iter()
+                .flat_map(|(table, name, parent, columns)| {
+                    columns.iter().enumerate().map(|(place, column)| KeyColumn {
+                        on_table: table.to_string(),
+                        key_name: name.to_string(),
+                        refers_to: parent.to_string(),
+                        place: place as i64,
+                        column_name: column.to_string(),
+                    })
+                })
+                .collect(),
+        )
+    };
+    let foreign_keys = keys(&[
+        ("mail", "0", "requests", &["request_id"]),
+        ("grants", "0", "apps", &["app_id", "kind"]),
+        ("grants", "1", "users", &["user_id"]),
+    ]);
+    let indexes = keys(&[
+        ("mail", "mail_due", "", &["sent_at", "request_id"]),
+        ("grants", "grants_app", "", &["kind", "app_id", "id"]),
+    ]);
+    assert_eq!(
+        unindexed(foreign_keys, &indexes),
+        ["mail (request_id) → requests"]
     );
 }

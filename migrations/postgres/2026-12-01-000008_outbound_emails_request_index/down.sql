@@ -1,0 +1,1 @@
+DROP INDEX outbound_emails_request;
