@@ -1,4 +1,4 @@
-//! Four SQL shapes diesel does not write the way a hot page needs them.
+//! SQL shapes diesel does not write the way a hot page needs them.
 //!
 //! - [`in_ids`]: `column IN (…)` with the whole list bound as one value. diesel writes one bind
 //!   per element and never caches such a statement (its text changes with the list's length), so
@@ -14,6 +14,9 @@
 //!   the statement unsafe to cache, so it would be parsed and planned again on every request.
 //! - [`AccountsOfTarget`] and [`UnmanagedOfTarget`]: the same, for the accounts of the
 //!   statement's `targets` row (Manage Apps shows both counts beside each app).
+//! - [`count_up_to`]: the rows of a query counted up to a limit and no further
+//!   (`SELECT COUNT(*) FROM (… LIMIT n)`), for a list that only grows (the audit log): its
+//!   count costs at most `n` index entries however long the list has become.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
@@ -247,6 +250,31 @@ count_of_target!(
     "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\" \
      AND NOT \"accounts\".\"admin_access\")"
 );
+
+/// The rows `query` returns, counted: `SELECT COUNT(*) FROM (query)`. Give the query a limit
+/// (`.limit(cap + 1)`) to count up to there and no further: a count above `cap` means "more
+/// than `cap`".
+pub fn count_up_to<Q>(query: Q) -> CountUpTo<Q> {
+    CountUpTo(query)
+}
+
+#[derive(Debug, Clone, QueryId)]
+pub struct CountUpTo<Q>(Q);
+
+impl<Q> diesel::query_builder::Query for CountUpTo<Q> {
+    type SqlType = BigInt;
+}
+
+impl<Q, Conn> diesel::RunQueryDsl<Conn> for CountUpTo<Q> {}
+
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for CountUpTo<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("SELECT COUNT(*) FROM (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") AS counted");
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -63,7 +63,9 @@ impl AuditEvent {
     /// The log only grows, so neither statement may read all of it to show a page: the events
     /// are ordered by time as the indexes keep them (`(organization_id, created_at)`, or the
     /// actor's, the app's or the action's), so the page is the first rows of an index walked
-    /// backwards, and the count reads `audit_events` alone, without the names.
+    /// backwards, and the count reads `audit_events` alone, without the names, and stops at
+    /// `COUNT_CAP` (the page then says "more than"), so it costs the same in a log's tenth year
+    /// as in its first month.
     pub fn search(
         conn: &mut DbConnection,
         organization: OrganizationId,
@@ -94,14 +96,21 @@ impl AuditEvent {
                 query
             }};
         }
-        let total: i64 = filtered!(audit_events::table).count().get_result(conn)?;
+        // Counted up to COUNT_CAP events and no further: the log only grows, and counting all
+        // of a year's events would cost more than the page itself.
+        let counted: i64 = crate::db::sql::count_up_to(
+            filtered!(audit_events::table)
+                .select(audit_events::id)
+                .limit(COUNT_CAP + 1),
+        )
+        .get_result(conn)?;
         let rows: Vec<(AuditEvent, Option<String>, Option<String>)> = filtered!(
             audit_events::table
                 .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_user_id)))
                 .left_join(targets::table.on(targets::id.nullable().eq(audit_events::target_id)))
         )
         .order((audit_events::created_at.desc(), audit_events::id.desc()))
-        .limit(per_page)
+        .limit(per_page + 1)
         .offset(Page::<AuditRow>::offset(page, per_page))
         .select((
             AuditEvent::as_select(),
@@ -109,7 +118,7 @@ impl AuditEvent {
             targets::name.nullable(),
         ))
         .load(conn)?;
-        Ok(Page::new(
+        Ok(Page::counted_up_to(
             rows.into_iter()
                 .map(|(event, actor_name, target_name)| AuditRow {
                     event,
@@ -117,7 +126,8 @@ impl AuditEvent {
                     target_name,
                 })
                 .collect(),
-            total,
+            counted,
+            COUNT_CAP,
             page,
             per_page,
         ))
@@ -154,6 +164,9 @@ pub struct AuditRow {
 }
 
 /// Every action Keyholder records, with how the Audit page names it.
+/// The audit log's matches are counted up to here: past it, a page says "more than 10 000".
+pub const COUNT_CAP: i64 = 10_000;
+
 pub const ACTIONS: &[(&str, &str)] = &[
     ("organization.setup", "Organization set up"),
     ("user.login", "Signed in"),

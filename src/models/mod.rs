@@ -54,17 +54,46 @@ diesel::define_sql_function! {
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Items in the whole list; with `more_than_total`, how far the list was counted.
     pub total: i64,
+    /// The list was counted up to `total` and goes on (see [`Page::counted_up_to`]).
+    pub more_than_total: bool,
     pub page: i64,
     pub per_page: i64,
+    next: bool,
 }
 
 impl<T> Page<T> {
     /// Page `page` (1 for anything below) of a list of `total` items, `per_page` a page.
     pub fn new(items: Vec<T>, total: i64, page: i64, per_page: i64) -> Self {
+        let page = page.max(1);
         Self {
             items,
             total,
+            more_than_total: false,
+            next: page * per_page < total,
+            page,
+            per_page,
+        }
+    }
+
+    /// Page `page` of a list counted only up to `cap`: `counted` is the count up to `cap + 1`
+    /// (above `cap`, the list is longer than was counted), `items` the page's rows and, if there
+    /// is one, the next page's first (read with a limit of `per_page + 1`).
+    pub fn counted_up_to(
+        mut items: Vec<T>,
+        counted: i64,
+        cap: i64,
+        page: i64,
+        per_page: i64,
+    ) -> Self {
+        let next = items.len() as i64 > per_page;
+        items.truncate(per_page.max(0) as usize);
+        Self {
+            items,
+            total: counted.min(cap),
+            more_than_total: counted > cap,
+            next,
             page: page.max(1),
             per_page,
         }
@@ -75,11 +104,14 @@ impl<T> Page<T> {
         Page {
             items: self.items.into_iter().map(f).collect(),
             total: self.total,
+            more_than_total: self.more_than_total,
             page: self.page,
             per_page: self.per_page,
+            next: self.next,
         }
     }
 
+    /// Pages of the list as counted (at least this many with `more_than_total`).
     pub fn pages(&self) -> i64 {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }
@@ -89,7 +121,7 @@ impl<T> Page<T> {
     }
 
     pub fn has_next(&self) -> bool {
-        self.page < self.pages()
+        self.next
     }
 
     pub fn offset(page: i64, per_page: i64) -> i64 {

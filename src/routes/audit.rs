@@ -58,6 +58,29 @@ impl AuditPage {
     fn label<'a>(&self, action: &'a str) -> &'a str {
         action_label(action)
     }
+
+    /// "1 event", "2,345 events", or "More than 10,000 events" past the count's cap.
+    fn events(&self) -> String {
+        let count = grouped(self.page.total);
+        match (self.page.more_than_total, self.page.total) {
+            (true, _) => format!("More than {count} events"),
+            (false, 1) => "1 event".into(),
+            (false, _) => format!("{count} events"),
+        }
+    }
+}
+
+/// `12345` as `12,345`.
+fn grouped(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 fn parse_date(raw: &str, field: &'static str, errors: &mut FieldErrors) -> Option<NaiveDate> {
@@ -155,4 +178,19 @@ pub async fn audit(
         page,
         query_string,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::grouped;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(10_000), "10,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(grouped(-1234), "-1,234");
+    }
 }

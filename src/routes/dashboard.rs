@@ -89,12 +89,7 @@ pub async fn get(
                 count,
                 inbox,
                 held,
-                Page {
-                    items: listed,
-                    total,
-                    page: shown_page,
-                    per_page,
-                },
+                Page::new(listed, total, shown_page, per_page),
                 credentials,
                 waiting,
             ))

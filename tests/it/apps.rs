@@ -13,6 +13,7 @@ engine_tests!(
     personal_credentials_follow_the_managed_rules,
     impossible_policies_are_refused_with_reasons,
     audit_page_filters_events,
+    the_audit_log_is_counted_up_to_ten_thousand,
     dashboard_lists_turn_pages_of_their_own,
     usable_accounts_keep_one_plan_for_everyone,
     app_lists_turn_pages_of_their_own,
@@ -650,6 +651,74 @@ async fn audit_page_filters_events(engine: Engine) {
         .user_browser(&owner, "Mia", "mia@example.com", "member")
         .await;
     assert_eq!(member.get("/audit").await.status, StatusCode::FORBIDDEN);
+}
+
+/// The audit log only grows: its page counts matches up to 10 000 and says "more than" past
+/// that, while its pages still turn to the end.
+async fn the_audit_log_is_counted_up_to_ten_thousand(engine: Engine) {
+    use diesel::QueryDsl as _;
+    use keyholder::domain::OrganizationId;
+    use keyholder::models::{AuditEvent, NewAuditEvent};
+    use keyholder::schema::{audit_events, users};
+
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let mut conn = app.db();
+    let organization: i64 = users::table
+        .select(users::organization_id)
+        .first(&mut conn)
+        .unwrap();
+    let before: i64 = audit_events::table.count().get_result(&mut conn).unwrap();
+    let base = chrono::Utc::now().naive_utc() - chrono::Duration::days(30);
+    // 10 000 events in all, then one more.
+    let add = |conn: &mut keyholder::db::DbConnection, from: i64, to: i64| {
+        keyholder::db::transaction(conn, |conn| {
+            for n in from..to {
+                AuditEvent::record(
+                    conn,
+                    NewAuditEvent {
+                        organization_id: OrganizationId(organization),
+                        actor: None,
+                        action: "user.login",
+                        object_type: "user",
+                        object_id: None,
+                        detail: format!("Imported event {n:05}"),
+                        client_addr: None,
+                        target_id: None,
+                    },
+                    base + chrono::Duration::seconds(n),
+                )?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })
+        .unwrap();
+    };
+    add(&mut conn, 0, 10_000 - before);
+    let page = owner.get("/audit").await;
+    page.assert_contains("10,000 events · page 1 of 200<");
+    let last = owner.get("/audit?page=200").await;
+    last.assert_contains("10,000 events · page 200 of 200<");
+    assert!(!last.body.contains("rel=\"next\""), "{}", last.body);
+
+    add(&mut conn, 10_000 - before, 10_001 - before);
+    let page = owner.get("/audit").await;
+    page.assert_contains("More than 10,000 events · page 1<");
+    page.assert_contains("rel=\"next\"");
+    // The page past the cap's last still shows events, and the one after that is the end.
+    let past = owner.get("/audit?page=201").await;
+    past.assert_contains("More than 10,000 events · page 201<");
+    past.assert_contains("Imported event 00000");
+    assert!(!past.body.contains("rel=\"next\""), "{}", past.body);
+    owner
+        .get("/audit?page=202")
+        .await
+        .assert_contains("More than 10,000 events: this page is past the last.");
+    // Filters are counted the same way.
+    add(&mut conn, 10_001 - before, 10_030);
+    owner
+        .get("/audit?action=user.login")
+        .await
+        .assert_contains("More than 10,000 events · page 1<");
 }
 
 /// The dashboard's shared accounts and own credentials are paginated, each list with its own
