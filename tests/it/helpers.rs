@@ -75,6 +75,24 @@ macro_rules! engine_tests {
 }
 pub(crate) use engine_tests;
 
+/// A new, empty database of `engine`: a SQLite file in `dir`, or a PostgreSQL database (dropped
+/// with the returned guard). Returns the guard and the database's URL.
+pub(crate) fn fresh_database(
+    engine: &Engine,
+    dir: &std::path::Path,
+) -> (Option<PgDatabase>, String) {
+    match engine {
+        Engine::Sqlite => (
+            None,
+            format!("sqlite://{}", dir.join("keyholder.db").display()),
+        ),
+        Engine::Postgres(server) => {
+            let (db, url) = PgDatabase::create(server);
+            (Some(db), url)
+        }
+    }
+}
+
 /// A fresh PostgreSQL database, dropped when the test ends.
 pub(crate) struct PgDatabase {
     server_url: String,
@@ -151,16 +169,7 @@ pub async fn try_spawn_app_with(
     extra: &[(&str, &str)],
 ) -> anyhow::Result<TestApp> {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let (pg, database_url) = match engine {
-        Engine::Sqlite => (
-            None,
-            format!("sqlite://{}", dir.path().join("keyholder.db").display()),
-        ),
-        Engine::Postgres(server) => {
-            let (db, url) = PgDatabase::create(server);
-            (Some(db), url)
-        }
-    };
+    let (pg, database_url) = fresh_database(engine, dir.path());
     let mut vars: HashMap<String, String> = [
         ("KEYHOLDER_LISTEN", "127.0.0.1:0".to_string()),
         ("KEYHOLDER_DATA_DIR", dir.path().display().to_string()),

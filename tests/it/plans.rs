@@ -26,7 +26,7 @@ use reqwest::redirect::Policy;
 
 use crate::helpers::{
     Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, add_user, checkout_id_in,
-    create_shared_account, engine_tests, set_up_from_the_command_line,
+    create_shared_account, engine_tests, fresh_database, set_up_from_the_command_line,
 };
 
 const PASSWORD: &str = "member password 123";
@@ -76,16 +76,7 @@ impl LoggedServer {
     async fn start(engine: &Engine) -> LoggedServer {
         use base64::Engine as _;
         let dir = tempfile::tempdir().unwrap();
-        let (pg, url) = match engine {
-            Engine::Sqlite => {
-                let file = dir.path().join("keyholder.db");
-                (None, format!("sqlite://{}", file.display()))
-            }
-            Engine::Postgres(server) => {
-                let (pg, url) = PgDatabase::create(server);
-                (Some(pg), url)
-            }
-        };
+        let (pg, url) = fresh_database(engine, dir.path());
         let master_key =
             base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -679,16 +670,7 @@ fn unindexed(
 /// schema the migrations make, on both engines.
 async fn every_reference_to_a_row_that_can_go_is_indexed(engine: Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let (_pg, url) = match &engine {
-        Engine::Sqlite => (
-            None,
-            format!("sqlite://{}", dir.path().join("keys.db").display()),
-        ),
-        Engine::Postgres(server) => {
-            let (pg, url) = PgDatabase::create(server);
-            (Some(pg), url)
-        }
-    };
+    let (_pg, url) = fresh_database(&engine, dir.path());
     let url = keyholder::db::DatabaseUrl::parse(&url).unwrap();
     keyholder::db::run_migrations(&mut url.connect().unwrap()).unwrap();
     let (foreign_keys, indexes) = match &engine {
