@@ -83,6 +83,20 @@ impl User {
             .optional()
     }
 
+    /// The organization's user with exactly this address (addresses are stored lower-case).
+    pub fn by_email_in_organization(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        email: &str,
+    ) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::email.eq(email.trim().to_lowercase()))
+            .filter(users::organization_id.eq(organization.0))
+            .select(User::as_select())
+            .first(conn)
+            .optional()
+    }
+
     /// The user and their password hash, for signing in.
     pub fn with_password_hash(
         conn: &mut DbConnection,

@@ -16,10 +16,17 @@ use crate::web::{AdminViewer, FieldErrors, Layout};
 
 pub const PER_PAGE: i64 = 50;
 
+/// How many people a Person search offers to choose from before asking for more letters.
+pub const CANDIDATES: i64 = 10;
+
 #[derive(Deserialize, Default)]
 pub struct Query {
+    /// A person chosen by id: from a link, or from the people a search offered.
     #[serde(default)]
     actor: String,
+    /// Part of a person's name or email, typed into the Person field.
+    #[serde(default)]
+    person: String,
     #[serde(default)]
     action: String,
     #[serde(default)]
@@ -37,13 +44,58 @@ pub struct Choice {
     pub label: String,
 }
 
+/// What the Person field resolved to. An organization may have thousands of people, so the
+/// page never lists them all: the field takes part of a name or an email and the page offers
+/// the people it matches.
+pub enum Person {
+    Anyone,
+    /// One person, whose events are shown.
+    Chosen {
+        id: i64,
+        label: String,
+    },
+    /// Several people match the words typed: the page offers the first `CANDIDATES` of them
+    /// as links and shows no events until one is chosen.
+    Several {
+        term: String,
+        total: i64,
+        people: Vec<Choice>,
+    },
+    /// Nobody matches the words typed; no event can match either.
+    Nobody {
+        term: String,
+    },
+    /// The id chosen is no one of this organization's (a stale or edited link).
+    NotHere,
+}
+
+impl Person {
+    /// The words to show in the Person field.
+    fn term(&self) -> &str {
+        match self {
+            Person::Several { term, .. } | Person::Nobody { term } => term,
+            _ => "",
+        }
+    }
+
+    /// What the Person field says when the filter cannot name anyone.
+    fn error(&self) -> Option<String> {
+        match self {
+            Person::Nobody { term } => Some(format!(
+                "No one here has a name or email containing \u{201c}{term}\u{201d}."
+            )),
+            Person::NotHere => Some("That person is not in this organization.".into()),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "audit.html")]
 pub struct AuditPage {
     layout: Layout,
-    actors: Vec<Choice>,
+    person: Person,
     actions: Vec<Choice>,
-    selected_actor: String,
     selected_action: String,
     app: String,
     app_name: Option<String>,
@@ -52,11 +104,17 @@ pub struct AuditPage {
     errors: FieldErrors,
     page: Page<AuditRow>,
     query_string: String,
+    /// The other filters, for links that choose a person.
+    others: String,
 }
 
 impl AuditPage {
     fn label<'a>(&self, action: &'a str) -> &'a str {
         action_label(action)
+    }
+
+    fn person_term(&self) -> &str {
+        self.person.term()
     }
 
     /// "1 event", "2,345 events", or "More than 10,000 events" past the count's cap.
@@ -108,6 +166,7 @@ pub async fn audit(
     let query = query.into_inner();
     let mut errors = FieldErrors::new();
     let actor = query.actor.trim().parse::<i64>().ok().map(UserId);
+    let term: String = query.person.trim().chars().take(200).collect();
     let action = ACTIONS
         .iter()
         .find(|(key, _)| *key == query.action.trim())
@@ -120,8 +179,8 @@ pub async fn audit(
     {
         errors.add("to", "The end date is before the start date.");
     }
-    let filter = AuditFilter {
-        actor,
+    let mut filter = AuditFilter {
+        actor: None,
         action,
         target: app,
         from: from.and_then(|d| d.and_hms_opt(0, 0, 0)),
@@ -131,36 +190,49 @@ pub async fn audit(
     };
     let page_number = page_number(query.page.as_deref());
     let organization = viewer.user.organization_id;
-    let (page, people, app_name) = state
+    let (person, page, app_name) = state
         .db
         .run(move |conn| {
-            let page = AuditEvent::search(conn, organization, &filter, page_number, PER_PAGE)?;
-            let people = User::search(conn, organization, "", 1, 1000)?.items;
+            let person = resolve_person(conn, organization, actor, term)?;
+            let page = match &person {
+                Person::Anyone => {
+                    AuditEvent::search(conn, organization, &filter, page_number, PER_PAGE)?
+                }
+                Person::Chosen { id, .. } => {
+                    filter.actor = Some(UserId(*id));
+                    AuditEvent::search(conn, organization, &filter, page_number, PER_PAGE)?
+                }
+                // No events until a person is chosen, and none can match nobody.
+                Person::Several { .. } | Person::Nobody { .. } | Person::NotHere => {
+                    Page::new(Vec::new(), 0, 1, PER_PAGE)
+                }
+            };
             let app_name = match app {
                 Some(id) => {
                     Target::find_in_organization(conn, organization, TargetId(id))?.map(|t| t.name)
                 }
                 None => None,
             };
-            Ok::<_, AppError>((page, people, app_name))
+            Ok::<_, AppError>((person, page, app_name))
         })
         .await?;
-    let query_string = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("actor", query.actor.trim())
+    if let Some(message) = person.error() {
+        errors.add("person", message);
+    }
+    let others = url::form_urlencoded::Serializer::new(String::new())
         .append_pair("action", query.action.trim())
         .append_pair("app", query.app.trim())
         .append_pair("from", query.from.trim())
         .append_pair("to", query.to.trim())
         .finish();
+    let chosen = match &person {
+        Person::Chosen { id, .. } => id.to_string(),
+        _ => String::new(),
+    };
+    let query_string = format!("actor={chosen}&{others}");
     Ok(AuditPage {
         layout: viewer.layout("audit"),
-        actors: people
-            .into_iter()
-            .map(|p| Choice {
-                value: p.id.0.to_string(),
-                label: format!("{} ({})", p.name, p.email),
-            })
-            .collect(),
+        person,
         actions: ACTIONS
             .iter()
             .map(|(key, label)| Choice {
@@ -168,7 +240,6 @@ pub async fn audit(
                 label: label.to_string(),
             })
             .collect(),
-        selected_actor: query.actor.trim().to_string(),
         selected_action: query.action.trim().to_string(),
         app: query.app.trim().to_string(),
         app_name,
@@ -177,6 +248,67 @@ pub async fn audit(
         errors,
         page,
         query_string,
+        others,
+    })
+}
+
+/// The person the filter names: an id chosen from a link wins over words typed; words match a
+/// whole email exactly, or else part of names and emails, as the Users page's search does.
+fn resolve_person(
+    conn: &mut crate::db::DbConnection,
+    organization: crate::domain::OrganizationId,
+    actor: Option<UserId>,
+    term: String,
+) -> Result<Person, AppError> {
+    let label = |user: &User| format!("{} ({})", user.name, user.email);
+    if let Some(id) = actor {
+        return Ok(match User::find_in_organization(conn, organization, id)? {
+            Some(user) => Person::Chosen {
+                id: user.id.0,
+                label: label(&user),
+            },
+            None => Person::NotHere,
+        });
+    }
+    if term.is_empty() {
+        return Ok(Person::Anyone);
+    }
+    if let Some(user) = User::by_email_in_organization(conn, organization, &term)? {
+        return Ok(Person::Chosen {
+            id: user.id.0,
+            label: label(&user),
+        });
+    }
+    let found = User::search(conn, organization, &term, 1, CANDIDATES)?;
+    let lowered = term.to_lowercase();
+    let same_name: Vec<&User> = found
+        .items
+        .iter()
+        .filter(|user| user.name.to_lowercase() == lowered)
+        .collect();
+    Ok(match (found.total, same_name.as_slice()) {
+        (0, _) => Person::Nobody { term },
+        (1, _) => Person::Chosen {
+            id: found.items[0].id.0,
+            label: label(&found.items[0]),
+        },
+        // "Al" among Alan and Alice is Al.
+        (_, [user]) => Person::Chosen {
+            id: user.id.0,
+            label: label(user),
+        },
+        (total, _) => Person::Several {
+            term,
+            total,
+            people: found
+                .items
+                .iter()
+                .map(|user| Choice {
+                    value: user.id.0.to_string(),
+                    label: label(user),
+                })
+                .collect(),
+        },
     })
 }
 

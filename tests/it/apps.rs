@@ -13,6 +13,7 @@ engine_tests!(
     personal_credentials_follow_the_managed_rules,
     impossible_policies_are_refused_with_reasons,
     audit_page_filters_events,
+    audit_person_filter_finds_people_by_name_or_email,
     the_audit_log_is_counted_up_to_ten_thousand,
     dashboard_lists_turn_pages_of_their_own,
     usable_accounts_keep_one_plan_for_everyone,
@@ -651,6 +652,127 @@ async fn audit_page_filters_events(engine: Engine) {
         .user_browser(&owner, "Mia", "mia@example.com", "member")
         .await;
     assert_eq!(member.get("/audit").await.status, StatusCode::FORBIDDEN);
+}
+
+/// The Person filter never lists the whole organization: it takes part of a name or an email,
+/// picks the one person it matches, offers the people it matches when there are several, and
+/// says so when there is nobody.
+async fn audit_person_filter_finds_people_by_name_or_email(engine: Engine) {
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let (admin, admin_id) = app
+        .user_browser(&owner, "Adam Admin", "adam@example.com", "admin")
+        .await;
+    app.create_target(&admin, "Audited", &[]).await;
+    app.create_target(&owner, "Other", &[]).await;
+    let mut marks = Vec::new();
+    for n in 1..=12 {
+        let email = format!("mark{n:02}@example.com");
+        let id = app
+            .add_user(
+                &owner,
+                &format!("Mark {n:02}"),
+                &email,
+                "member",
+                "member password 123",
+            )
+            .await;
+        marks.push(id);
+    }
+    let al = app
+        .add_user(
+            &owner,
+            "Al",
+            "al@example.com",
+            "member",
+            "member password 123",
+        )
+        .await;
+    app.add_user(
+        &owner,
+        "Val Alan",
+        "val@example.com",
+        "member",
+        "member password 123",
+    )
+    .await;
+
+    // One match: that person is chosen and only their events are shown.
+    let page = owner.get("/audit?person=adam").await;
+    assert_eq!(page.status, StatusCode::OK);
+    page.assert_contains(&format!("name=\"actor\" value=\"{admin_id}\""));
+    page.assert_contains("Adam Admin (adam@example.com) · <a href=\"/audit?action=");
+    page.assert_contains("Created app &#34;Audited&#34;");
+    assert!(
+        !page.body.contains("Created app &#34;Other&#34;"),
+        "{}",
+        page.body
+    );
+
+    // A whole email picks its owner whatever the case, even where it is part of others' too.
+    for (term, id) in [
+        ("MARK01@example.com", marks[0]),
+        ("al@example.com", al),
+        (" AL@Example.com ", al),
+    ] {
+        owner
+            .get(&format!(
+                "/audit?{}",
+                url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("person", term)
+                    .finish()
+            ))
+            .await
+            .assert_contains(&format!("name=\"actor\" value=\"{id}\""));
+    }
+    // A whole name picks its owner among longer ones: "Al", not "Val Alan".
+    owner
+        .get("/audit?person=al")
+        .await
+        .assert_contains(&format!("name=\"actor\" value=\"{al}\""));
+
+    // Several: the first ten are offered, by name, with how many more there are; no events yet.
+    let page = owner.get("/audit?person=Mark&action=user.create").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let text = unescape(&page.body);
+    assert!(
+        text.contains("12 people match \u{201c}Mark\u{201d}: choose one"),
+        "{text}"
+    );
+    for id in &marks[..10] {
+        let link = format!("href=\"/audit?actor={id}&action=user.create&app=&");
+        assert!(text.contains(&link), "{link}:\n{text}");
+    }
+    assert!(!text.contains(&format!("actor={}&", marks[10])), "{text}");
+    page.assert_contains("and 2 more: type more of the name, or the whole email.");
+    page.assert_contains("value=\"Mark\"");
+    assert!(!page.body.contains("<table"), "{}", page.body);
+    // A name in the log links to that person's events.
+    let text = unescape(&owner.get("/audit?action=target.create").await.body);
+    let link = format!("<a href=\"/audit?actor={admin_id}&action=target.create&app=&");
+    assert!(text.contains(&link), "{link}:\n{text}");
+
+    // Nobody: the field says so, keeps the words, and no event is shown.
+    let page = owner.get("/audit?person=%3Cb%3Ezzz").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        unescape(&page.body)
+            .contains("No one here has a name or email containing \u{201c}<b>zzz\u{201d}."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("<b>zzz"), "markup must be escaped");
+    page.assert_contains("aria-invalid=\"true\" aria-describedby=\"person-error\"");
+    page.assert_contains("No event matches these filters.");
+    // An id that is not one of ours.
+    let page = owner.get("/audit?actor=99999999").await;
+    page.assert_contains("That person is not in this organization.");
+    page.assert_contains("No event matches these filters.");
+    // The user's page links to their events.
+    owner
+        .get(&format!("/users/{admin_id}"))
+        .await
+        .assert_contains(&format!("href=\"/audit?actor={admin_id}\""));
 }
 
 /// The audit log only grows: its page counts matches up to 10 000 and says "more than" past

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
-use keyholder::schema::{accounts, checkouts, users};
+use keyholder::schema::{access_requests, accounts, checkouts, users};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
@@ -417,6 +417,12 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
         .select(users::id)
         .first(&mut conn)
         .unwrap();
+    let request: i64 = access_requests::table
+        .select(access_requests::id)
+        .first(&mut conn)
+        .unwrap();
+    // A shared account nobody holds, for its edit and delete pages.
+    let spare = create_shared_account(&owner, apps[0], "svc-spare", SHARED_PASSWORD).await;
 
     let pages: Vec<(&str, &Browser, String)> = vec![
         ("the member's dashboard", &member, "/".into()),
@@ -477,6 +483,43 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
             &owner,
             "/audit?from=2020-01-01&to=2100-12-31".into(),
         ),
+        (
+            "the audit log of a person searched for",
+            &owner,
+            "/audit?person=mia".into(),
+        ),
+        ("a user's page", &owner, format!("/users/{member_id}")),
+        (
+            "an app's settings",
+            &owner,
+            format!("/apps/{}/settings", apps[0]),
+        ),
+        (
+            "deleting an app",
+            &owner,
+            format!("/apps/{}/delete", apps[1]),
+        ),
+        (
+            "editing a shared account",
+            &owner,
+            format!("/accounts/{spare}/edit"),
+        ),
+        (
+            "deleting a shared account",
+            &owner,
+            format!("/accounts/{spare}/delete"),
+        ),
+        (
+            "a request, to its owner",
+            &member,
+            format!("/requests/{request}"),
+        ),
+        (
+            "a request, to the admin who made it",
+            &owner,
+            format!("/requests/{request}"),
+        ),
+        ("the organization", &owner, "/organization".into()),
     ];
     let mut few = Vec::new();
     for (name, browser, path) in &pages {
