@@ -97,6 +97,22 @@ impl User {
             .optional()
     }
 
+    /// Up to `limit` of the organization's users whose whole name is `name`, case aside.
+    pub fn named_in_organization(
+        conn: &mut DbConnection,
+        organization: OrganizationId,
+        name: &str,
+        limit: i64,
+    ) -> QueryResult<Vec<User>> {
+        users::table
+            .filter(users::organization_id.eq(organization.0))
+            .filter(lower(users::name).eq(lower(name.trim())))
+            .order(users::id.asc())
+            .limit(limit)
+            .select(User::as_select())
+            .load(conn)
+    }
+
     /// The user and their password hash, for signing in.
     pub fn with_password_hash(
         conn: &mut DbConnection,

@@ -106,6 +106,8 @@ pub struct AuditPage {
     query_string: String,
     /// The other filters, for links that choose a person.
     others: String,
+    /// Every filter but the app, for the link that drops it.
+    without_app: String,
 }
 
 impl AuditPage {
@@ -165,7 +167,10 @@ pub async fn audit(
 ) -> Result<AuditPage, AppError> {
     let query = query.into_inner();
     let mut errors = FieldErrors::new();
-    let actor = query.actor.trim().parse::<i64>().ok().map(UserId);
+    let actor = match query.actor.trim() {
+        "" => None,
+        raw => Some(raw.parse::<i64>().ok().map(UserId)),
+    };
     let term: String = query.person.trim().chars().take(200).collect();
     let action = ACTIONS
         .iter()
@@ -230,6 +235,12 @@ pub async fn audit(
         _ => String::new(),
     };
     let query_string = format!("actor={chosen}&{others}");
+    let without_app = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("actor", &chosen)
+        .append_pair("action", query.action.trim())
+        .append_pair("from", query.from.trim())
+        .append_pair("to", query.to.trim())
+        .finish();
     Ok(AuditPage {
         layout: viewer.layout("audit"),
         person,
@@ -249,54 +260,49 @@ pub async fn audit(
         page,
         query_string,
         others,
+        without_app,
     })
 }
 
-/// The person the filter names: an id chosen from a link wins over words typed; words match a
-/// whole email exactly, or else part of names and emails, as the Users page's search does.
+/// The person the filter names: an id chosen from a link wins over words typed (`Some(None)`:
+/// an id that is not a number); words match a whole email, or else one person's whole name,
+/// or else part of names and emails, as the Users page's search does.
 fn resolve_person(
     conn: &mut crate::db::DbConnection,
     organization: crate::domain::OrganizationId,
-    actor: Option<UserId>,
+    actor: Option<Option<UserId>>,
     term: String,
 ) -> Result<Person, AppError> {
     let label = |user: &User| format!("{} ({})", user.name, user.email);
-    if let Some(id) = actor {
-        return Ok(match User::find_in_organization(conn, organization, id)? {
-            Some(user) => Person::Chosen {
-                id: user.id.0,
-                label: label(&user),
-            },
-            None => Person::NotHere,
-        });
+    let chosen = |user: &User| Person::Chosen {
+        id: user.id.0,
+        label: label(user),
+    };
+    match actor {
+        Some(Some(id)) => {
+            return Ok(match User::find_in_organization(conn, organization, id)? {
+                Some(user) => chosen(&user),
+                None => Person::NotHere,
+            });
+        }
+        Some(None) => return Ok(Person::NotHere),
+        None => {}
     }
     if term.is_empty() {
         return Ok(Person::Anyone);
     }
     if let Some(user) = User::by_email_in_organization(conn, organization, &term)? {
-        return Ok(Person::Chosen {
-            id: user.id.0,
-            label: label(&user),
-        });
+        return Ok(chosen(&user));
+    }
+    // "Al" among Alan and Alice is Al, however many others match "al".
+    if let [user] = User::named_in_organization(conn, organization, &term, 2)?.as_slice() {
+        return Ok(chosen(user));
     }
     let found = User::search(conn, organization, &term, 1, CANDIDATES)?;
-    let lowered = term.to_lowercase();
-    let same_name: Vec<&User> = found
-        .items
-        .iter()
-        .filter(|user| user.name.to_lowercase() == lowered)
-        .collect();
-    Ok(match (found.total, same_name.as_slice()) {
-        (0, _) => Person::Nobody { term },
-        (1, _) => Person::Chosen {
-            id: found.items[0].id.0,
-            label: label(&found.items[0]),
-        },
-        // "Al" among Alan and Alice is Al.
-        (_, [user]) => Person::Chosen {
-            id: user.id.0,
-            label: label(user),
-        },
+    Ok(match (found.total, found.items.first()) {
+        // Counted apart from the rows: someone renamed in between leaves no row to choose.
+        (0, _) | (_, None) => Person::Nobody { term },
+        (1, Some(user)) => chosen(user),
         (total, _) => Person::Several {
             term,
             total,

@@ -666,12 +666,13 @@ async fn audit_person_filter_finds_people_by_name_or_email(engine: Engine) {
     app.create_target(&admin, "Audited", &[]).await;
     app.create_target(&owner, "Other", &[]).await;
     let mut marks = Vec::new();
+    // Twelve people whose names sort before "Al" and whose addresses contain "al" too.
     for n in 1..=12 {
-        let email = format!("mark{n:02}@example.com");
+        let email = format!("mark.al{n:02}@example.com");
         let id = app
             .add_user(
                 &owner,
-                &format!("Mark {n:02}"),
+                &format!("Aardvark Mark {n:02}"),
                 &email,
                 "member",
                 "member password 123",
@@ -711,7 +712,7 @@ async fn audit_person_filter_finds_people_by_name_or_email(engine: Engine) {
 
     // A whole email picks its owner whatever the case, even where it is part of others' too.
     for (term, id) in [
-        ("MARK01@example.com", marks[0]),
+        ("MARK.AL01@example.com", marks[0]),
         ("al@example.com", al),
         (" AL@Example.com ", al),
     ] {
@@ -725,7 +726,8 @@ async fn audit_person_filter_finds_people_by_name_or_email(engine: Engine) {
             .await
             .assert_contains(&format!("name=\"actor\" value=\"{id}\""));
     }
-    // A whole name picks its owner among longer ones: "Al", not "Val Alan".
+    // A whole name picks its owner among longer ones: "Al", not "Val Alan", though fourteen
+    // people match "al" and Al is not among the first ten of them by name.
     owner
         .get("/audit?person=al")
         .await
@@ -764,10 +766,31 @@ async fn audit_person_filter_finds_people_by_name_or_email(engine: Engine) {
     assert!(!page.body.contains("<b>zzz"), "markup must be escaped");
     page.assert_contains("aria-invalid=\"true\" aria-describedby=\"person-error\"");
     page.assert_contains("No event matches these filters.");
-    // An id that is not one of ours.
-    let page = owner.get("/audit?actor=99999999").await;
-    page.assert_contains("That person is not in this organization.");
-    page.assert_contains("No event matches these filters.");
+    // An id that is not one of ours, or no id at all: no one's events, not everyone's.
+    for actor in ["99999999", "12x", "abc"] {
+        let page = owner.get(&format!("/audit?actor={actor}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        page.assert_contains("That person is not in this organization.");
+        page.assert_contains("No event matches these filters.");
+    }
+    // Percent signs and underscores are letters, not wildcards.
+    for term in ["%25", "_"] {
+        owner
+            .get(&format!("/audit?person={term}"))
+            .await
+            .assert_contains("No one here has a name or email containing");
+    }
+    // Dropping the app keeps the person.
+    let page = owner
+        .get(&format!("/audit?actor={admin_id}&app=99999999"))
+        .await;
+    assert!(
+        unescape(&page.body).contains(&format!(
+            "<a href=\"/audit?actor={admin_id}&action=&from=&to=\">any app</a>"
+        )),
+        "{}",
+        page.body
+    );
     // The user's page links to their events.
     owner
         .get(&format!("/users/{admin_id}"))
