@@ -27,6 +27,48 @@ use crate::vault::{MasterKey, MasterKeyOrigin, Vault};
 use crate::web::session_store::DatabaseSessionStore;
 use crate::{routes, static_files};
 
+/// Linux's autogroup scheduling: the cores are shared between sessions (a server started from
+/// its own session, each PostgreSQL cluster) before the threads of each, so a thread's nice
+/// value only ranks it among its own process's threads. The kernel applies it only to tasks
+/// in the root CPU control group; elsewhere (a systemd service with CPU accounting, a
+/// container) the groups' weights share the cores instead, which the warning does not cover.
+fn sessions_share_the_cores_first() -> bool {
+    let read = |path: &str| std::fs::read_to_string(path).ok();
+    read("/proc/sys/kernel/sched_autogroup_enabled").is_some_and(|value| value.trim() == "1")
+        && read("/proc/self/cgroup").is_some_and(|cgroups| {
+            in_root_cpu_group(
+                &cgroups,
+                read("/sys/fs/cgroup/cgroup.subtree_control").as_deref(),
+            )
+        })
+}
+
+/// Whether `/proc/self/cgroup` puts this process in the root CPU control group: cgroup v1's
+/// `cpu` hierarchy at `/`, or cgroup v2 at `/` or without the `cpu` controller enabled below
+/// the root (`root_subtree_control`).
+fn in_root_cpu_group(cgroups: &str, root_subtree_control: Option<&str>) -> bool {
+    let mut unified = None;
+    for line in cgroups.lines() {
+        let mut fields = line.splitn(3, ':');
+        let (Some(_), Some(controllers), Some(path)) =
+            (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        if controllers.split(',').any(|controller| controller == "cpu") {
+            return path == "/";
+        }
+        if controllers.is_empty() {
+            unified = Some(path);
+        }
+    }
+    unified.is_some_and(|path| {
+        path == "/"
+            || !root_subtree_control
+                .is_some_and(|enabled| enabled.split_whitespace().any(|c| c == "cpu"))
+    })
+}
+
 pub struct Application {
     port: u16,
     server: Server,
@@ -55,6 +97,16 @@ impl Application {
                 "PostgreSQL's autovacuum is off on this server: the tables Keyholder updates all \
                  day (sessions, accounts, check-outs, jobs) will grow without bound; turn it on \
                  (autovacuum = on) or run VACUUM on a schedule"
+            );
+        }
+
+        if config.database.is_local_postgres() && sessions_share_the_cores_first() {
+            tracing::warn!(
+                "PostgreSQL runs on this machine and the kernel shares the cores between \
+                 sessions before threads (kernel.sched_autogroup_enabled = 1): password hashing's \
+                 low priority then does not yield to PostgreSQL, and sign-ins slow every page \
+                 under load; set kernel.sched_autogroup_enabled = 0 or give PostgreSQL a machine of \
+                 its own (docs/DEPLOYMENT.md)"
             );
         }
 
@@ -252,4 +304,28 @@ async fn log_request(
         tracing::info!(%method, route, status, latency_ms, "request");
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_root_cpu_group;
+
+    #[test]
+    fn autogroup_applies_only_in_the_root_cpu_group() {
+        // cgroup v1, as a login shell or a plain `nohup` leaves a server.
+        let v1_root = "9:name=systemd:/\n4:memory:/process_api/fb41\n2:cpuacct:/\n1:cpu:/\n0::/\n";
+        assert!(in_root_cpu_group(v1_root, None));
+        let v1_service = "3:cpu,cpuacct:/system.slice/keyholder.service\n0::/\n";
+        assert!(!in_root_cpu_group(v1_service, None));
+        // cgroup v2: a service's own group counts only where the CPU controller is enabled.
+        let v2_service = "0::/system.slice/keyholder.service\n";
+        assert!(in_root_cpu_group(v2_service, Some("memory pids")));
+        assert!(!in_root_cpu_group(
+            v2_service,
+            Some("cpuset cpu io memory pids")
+        ));
+        assert!(in_root_cpu_group("0::/\n", Some("cpu memory")));
+        // Nothing readable: no warning.
+        assert!(!in_root_cpu_group("", None));
+    }
 }

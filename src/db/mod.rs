@@ -104,6 +104,47 @@ impl DatabaseUrl {
         self.is_sqlite().then(|| Path::new(&self.target))
     }
 
+    /// Whether the URL names a PostgreSQL server on this machine: a loopback address, or a
+    /// Unix socket (`?host=/run/postgresql`, `postgres://%2Frun%2Fpostgresql/db`, or no host,
+    /// libpq's default socket). `hostaddr=` wins over `host=`, which wins over the URL's host;
+    /// a list of hosts is local only if every one is.
+    pub fn is_local_postgres(&self) -> bool {
+        if self.engine != Engine::Postgres {
+            return false;
+        }
+        let Ok(url) = url::Url::parse(&self.target) else {
+            return false;
+        };
+        let parameter = |name: &str| {
+            url.query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        };
+        let hosts = match parameter("hostaddr").or_else(|| parameter("host")) {
+            Some(hosts) => hosts,
+            // A `postgres:` URL's host is opaque to the URL parser, still percent-encoded.
+            None => match url.host() {
+                None => return true,
+                Some(url::Host::Domain(name)) => percent_encoding::percent_decode_str(name)
+                    .decode_utf8_lossy()
+                    .into_owned(),
+                Some(url::Host::Ipv4(address)) => address.to_string(),
+                Some(url::Host::Ipv6(address)) => address.to_string(),
+            },
+        };
+        hosts.split(',').all(|host| {
+            let host = host.trim();
+            host.is_empty()
+                || host.starts_with('/')
+                || host.eq_ignore_ascii_case("localhost")
+                || host
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|address| address.is_loopback())
+        })
+    }
+
     /// The URL as the libraries want it (contains a password if the URL has one).
     pub fn as_str(&self) -> &str {
         &self.target
@@ -449,6 +490,39 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postgresql_server_on_this_machine_is_told_apart() {
+        let local = |raw: &str| DatabaseUrl::parse(raw).unwrap().is_local_postgres();
+        assert!(local("postgres://postgres@127.0.0.1:5432/keyholder"));
+        assert!(local("postgres://postgres@127.0.0.2/keyholder"));
+        assert!(local("postgresql://kh:secret@localhost/keyholder"));
+        assert!(local("postgres://kh@LOCALHOST/keyholder"));
+        assert!(local("postgres://kh@[::1]:5432/keyholder"));
+        assert!(local("postgres:///keyholder?host=/run/postgresql"));
+        assert!(local("postgres://kh@db/keyholder?host=/run/postgresql"));
+        assert!(local("postgres://%2Frun%2Fpostgresql/keyholder"));
+        assert!(local(
+            "postgres://kh@db.example.com/keyholder?host=localhost"
+        ));
+        assert!(local(
+            "postgres://kh@db.example.com/keyholder?hostaddr=127.0.0.1"
+        ));
+        assert!(local(
+            "postgres://kh@localhost/keyholder?host=127.0.0.1,localhost"
+        ));
+        assert!(!local("postgres://kh@localhost/keyholder?host=10.0.0.5"));
+        assert!(!local(
+            "postgres://kh@localhost/keyholder?hostaddr=10.0.0.5&host=localhost"
+        ));
+        assert!(!local(
+            "postgres://kh@localhost/keyholder?host=localhost,db.example.com"
+        ));
+        assert!(!local("postgres://kh@db.example.com/keyholder"));
+        assert!(!local("postgres://kh@10.0.0.5:5432/keyholder"));
+        assert!(!local("postgres://kh@[2001:db8::5]/keyholder"));
+        assert!(!DatabaseUrl::sqlite_file("/tmp/k.db".into()).is_local_postgres());
+    }
 
     /// Pages in the write-ahead log (`log` of a passive checkpoint).
     fn wal_pages(conn: &mut DbConnection) -> i64 {
