@@ -833,7 +833,8 @@ async fn only_owners_edit_the_policy(engine: Engine) {
     // The owner sees the controls; an admin sees the policy, read-only.
     let page = owner.get(&tab).await;
     page.assert_contains("Add to policy");
-    page.assert_contains("Beth Admin (beth@example.com)");
+    // Admins not yet named are not listed: the owner types an address.
+    assert!(!page.body.contains("beth@example.com"), "{}", page.body);
     let page = admin.get(&tab).await;
     page.assert_contains("Only the organization");
     assert!(!page.body.contains("Add to policy"));
@@ -886,6 +887,47 @@ async fn only_owners_edit_the_policy(engine: Engine) {
         .await
         .assert_redirects_to(&tab);
     owner.get(&tab).await.assert_contains("Choose an admin");
+    // The form names an admin by email, whatever its case: never a list of every admin.
+    owner
+        .get(&tab)
+        .await
+        .assert_contains("<input id=\"policy-user\" name=\"email\" type=\"email\"");
+    for (email, message) in [
+        (
+            "nobody@example.com",
+            "No one in your organization has the address",
+        ),
+        (
+            "mia@example.com",
+            "Only enabled admins and owners can be named",
+        ),
+        (
+            "BETH@example.com",
+            "Beth Admin may now view this app&#39;s Managed passwords.",
+        ),
+        (
+            "beth@example.com",
+            "Beth Admin is already named in this policy.",
+        ),
+    ] {
+        owner
+            .submit(&tab, &format!("/apps/{target}/policy"), &[("email", email)])
+            .await
+            .assert_redirects_to(&tab);
+        owner.get(&tab).await.assert_contains(message);
+    }
+    // Beth's naming was audited once.
+    {
+        use diesel::TextExpressionMethods;
+        let mut conn = app.db();
+        let named: i64 = audit_events::table
+            .filter(audit_events::action.eq("target.policy_add"))
+            .filter(audit_events::detail.like("Named Beth Admin%"))
+            .count()
+            .get_result(&mut conn)
+            .unwrap();
+        assert_eq!(named, 1);
+    }
     // The owner removes Adam: audited, and Adam leaves the policy.
     owner
         .submit(
@@ -899,6 +941,7 @@ async fn only_owners_edit_the_policy(engine: Engine) {
         .get(&tab)
         .await
         .assert_contains("was removed from the policy");
-    assert_eq!(audit_count(&app, "target.policy_add"), 1);
+    // Adam's naming and Beth's.
+    assert_eq!(audit_count(&app, "target.policy_add"), 2);
     assert_eq!(audit_count(&app, "target.policy_remove"), 1);
 }

@@ -46,7 +46,6 @@ pub struct CredentialsPage {
     /// Organization owners edit the policy.
     can_edit_policy: bool,
     /// Enabled admins and owners not yet in the policy.
-    candidates: Vec<User>,
     /// Where forms come back to (this tab, with its search and page).
     back: String,
 }
@@ -64,33 +63,23 @@ pub async fn credentials(
     let Query { q, page } = query.into_inner();
     let term = search_term(&q);
     let page_number = page_number(page.as_deref());
-    let (id, lookup, me, organization, now) = (
+    let (id, lookup, me, now) = (
         target.id,
         term.clone(),
         viewer.user.id,
-        viewer.user.organization_id,
         state.clock.now_naive(),
     );
     let can_edit_policy = viewer.user.role == Role::Owner;
-    let (page, marks, policy_admins, admins) = state
+    let (page, marks, policy_admins) = state
         .db
         .read(move |conn| {
             let page = Account::credentials_of(conn, id, &lookup, page_number, PER_PAGE)?;
             let ids: Vec<i64> = page.items.iter().map(|row| row.account.id.0).collect();
             let marks = AccessRequest::pending_marks(conn, &ids, now)?;
-            let admins = if can_edit_policy {
-                User::admins_of(conn, organization)?
-            } else {
-                Vec::new()
-            };
-            Ok::<_, AppError>((page, marks, Target::policy_admins(conn, id)?, admins))
+            Ok::<_, AppError>((page, marks, Target::policy_admins(conn, id)?))
         })
         .await?;
     let viewer_in_policy = policy_admins.iter().any(|admin| admin.id == me);
-    let candidates = admins
-        .into_iter()
-        .filter(|admin| !policy_admins.iter().any(|named| named.id == admin.id))
-        .collect();
     let page = page.map(|credential| row(credential, &marks, me, viewer_in_policy));
     let mut back = format!("/apps/{}/credentials", target.id.0);
     if !term.is_empty() || page.page > 1 {
@@ -109,7 +98,6 @@ pub async fn credentials(
         page,
         policy_admins,
         can_edit_policy,
-        candidates,
         back,
     })
 }
@@ -232,13 +220,17 @@ pub async fn add_policy_admin(
             "Only the organization's owners can change which admins may view Managed passwords.",
         ));
     }
-    let Ok(user_id) = form.get("user_id").trim().parse::<i64>() else {
+    // The form names the admin by email (an organization may have hundreds of admins, so the
+    // page lists none); `user_id` is accepted too.
+    let email: String = form.get("email").trim().chars().take(254).collect();
+    let user_id = form.get("user_id").trim().parse::<i64>().ok();
+    if email.is_empty() && user_id.is_none() {
         Flash::push(
             &viewer.session,
-            Flash::warning("Choose an admin to add to the policy."),
+            Flash::warning("Choose an admin to add to the policy: enter their email address."),
         );
         return Ok(see_other(&back));
-    };
+    }
     let (organization, actor, client, now) = (
         viewer.user.organization_id,
         viewer.user.id,
@@ -250,17 +242,27 @@ pub async fn add_policy_admin(
     let result = state
         .db
         .run(move |conn| {
-            let Some(admin) = User::find_in_organization(conn, organization, UserId(user_id))?
-            else {
-                return Ok::<_, AppError>(Err("That person is not in your organization."));
+            let found = match user_id {
+                Some(id) if email.is_empty() => {
+                    User::find_in_organization(conn, organization, UserId(id))?
+                }
+                _ => User::by_email_in_organization(conn, organization, &email)?,
+            };
+            let Some(admin) = found else {
+                return Ok::<_, AppError>(Err(if email.is_empty() {
+                    "That person is not in your organization.".to_string()
+                } else {
+                    format!("No one in your organization has the address \u{201c}{email}\u{201d}.")
+                }));
             };
             if admin.disabled || !admin.role.is_admin() {
                 return Ok(Err(
-                    "Only enabled admins and owners can be named in a policy. Make the person an admin under Users first.",
+                    "Only enabled admins and owners can be named in a policy. Make the person an admin under Users first.".to_string(),
                 ));
             }
-            crate::db::transaction(conn, |conn| {
-                if Target::add_policy_admin(conn, target_id, admin.id)? {
+            let added = crate::db::transaction(conn, |conn| {
+                let added = Target::add_policy_admin(conn, target_id, admin.id)?;
+                if added {
                     AuditEvent::record(
                         conn,
                         NewAuditEvent {
@@ -279,17 +281,18 @@ pub async fn add_policy_admin(
                         now,
                     )?;
                 }
-                Ok::<_, diesel::result::Error>(())
+                Ok::<_, diesel::result::Error>(added)
             })?;
-            Ok(Ok(admin.name))
+            Ok(Ok((admin.name, added)))
         })
         .await?;
     Flash::push(
         &viewer.session,
         match result {
-            Ok(name) => {
+            Ok((name, true)) => {
                 Flash::success(format!("{name} may now view this app's Managed passwords."))
             }
+            Ok((name, false)) => Flash::info(format!("{name} is already named in this policy.")),
             Err(message) => Flash::warning(message),
         },
     );
