@@ -56,20 +56,6 @@ impl User {
             .optional()
     }
 
-    /// Enabled owners and admins of the organization, by name.
-    pub fn admins_of(
-        conn: &mut DbConnection,
-        organization: OrganizationId,
-    ) -> QueryResult<Vec<User>> {
-        users::table
-            .filter(users::organization_id.eq(organization.0))
-            .filter(users::disabled.eq(false))
-            .filter(users::role.eq_any([Role::Owner.as_str(), Role::Admin.as_str()]))
-            .order(lower(users::name).asc())
-            .select(User::as_select())
-            .load(conn)
-    }
-
     pub fn find_in_organization(
         conn: &mut DbConnection,
         organization: OrganizationId,

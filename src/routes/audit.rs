@@ -224,23 +224,27 @@ pub async fn audit(
     if let Some(message) = person.error() {
         errors.add("person", message);
     }
-    let others = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("action", query.action.trim())
-        .append_pair("app", query.app.trim())
-        .append_pair("from", query.from.trim())
-        .append_pair("to", query.to.trim())
-        .finish();
     let chosen = match &person {
         Person::Chosen { id, .. } => id.to_string(),
         _ => String::new(),
     };
-    let query_string = format!("actor={chosen}&{others}");
-    let without_app = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("actor", &chosen)
-        .append_pair("action", query.action.trim())
-        .append_pair("from", query.from.trim())
-        .append_pair("to", query.to.trim())
-        .finish();
+    // The filters as a link's query, with or without the person and the app.
+    let filters = |actor: Option<&str>, app: bool| {
+        let mut link = url::form_urlencoded::Serializer::new(String::new());
+        if let Some(actor) = actor {
+            link.append_pair("actor", actor);
+        }
+        link.append_pair("action", query.action.trim());
+        if app {
+            link.append_pair("app", query.app.trim());
+        }
+        link.append_pair("from", query.from.trim())
+            .append_pair("to", query.to.trim())
+            .finish()
+    };
+    let others = filters(None, true);
+    let query_string = filters(Some(&chosen), true);
+    let without_app = filters(Some(&chosen), false);
     Ok(AuditPage {
         layout: viewer.layout("audit"),
         person,

@@ -45,7 +45,6 @@ pub struct CredentialsPage {
     policy_admins: Vec<User>,
     /// Organization owners edit the policy.
     can_edit_policy: bool,
-    /// Enabled admins and owners not yet in the policy.
     /// Where forms come back to (this tab, with its search and page).
     back: String,
 }
