@@ -50,16 +50,30 @@ impl Notification {
         link: &str,
         now: NaiveDateTime,
     ) -> QueryResult<usize> {
-        let admins: Vec<i64> = users::table
-            .filter(users::organization_id.eq(organization.0))
-            .filter(users::disabled.eq(false))
-            .filter(users::role.eq_any([Role::Owner.as_str(), Role::Admin.as_str()]))
-            .select(users::id)
-            .load(conn)?;
-        for admin in &admins {
-            Notification::send(conn, organization, UserId(*admin), message, link, now)?;
-        }
-        Ok(admins.len())
+        use diesel::sql_types::{Text, Timestamp};
+        // One statement however many admins there are: INSERT … SELECT from `users`.
+        diesel::insert_into(notifications::table)
+            .values(
+                users::table
+                    .filter(users::organization_id.eq(organization.0))
+                    .filter(users::disabled.eq(false))
+                    .filter(users::role.eq_any([Role::Owner.as_str(), Role::Admin.as_str()]))
+                    .select((
+                        users::organization_id,
+                        users::id,
+                        message.into_sql::<Text>(),
+                        link.into_sql::<Text>(),
+                        now.into_sql::<Timestamp>(),
+                    )),
+            )
+            .into_columns((
+                notifications::organization_id,
+                notifications::user_id,
+                notifications::message,
+                notifications::link,
+                notifications::created_at,
+            ))
+            .execute(conn)
     }
 
     pub fn unread_count(conn: &mut DbConnection, user: UserId) -> QueryResult<i64> {
