@@ -462,16 +462,32 @@ impl AccessRequest {
         conn: &mut DbConnection,
         owner: UserId,
         now: NaiveDateTime,
-        limit: i64,
-    ) -> QueryResult<Vec<RequestView>> {
-        let requests: Vec<AccessRequest> = access_requests::table
-            .filter(access_requests::owner_user_id.eq(owner.0))
-            .filter(access_requests::status.eq(PendingStatus))
-            .filter(access_requests::expires_at.gt(now))
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<RequestView>> {
+        let waiting = || {
+            access_requests::table
+                .filter(access_requests::owner_user_id.eq(owner.0))
+                .filter(access_requests::status.eq(PendingStatus))
+                .filter(access_requests::expires_at.gt(now))
+        };
+        let requests: Vec<AccessRequest> = waiting()
             .order(access_requests::id.desc())
-            .limit(limit)
+            .limit(per_page)
+            .offset(Page::<RequestView>::offset(page, per_page))
             .select(AccessRequest::as_select())
             .load(conn)?;
-        Self::views(conn, requests, now)
+        // Most owners have nothing waiting, or less than a page: then the page is the count.
+        let total = if page == 1 && (requests.len() as i64) < per_page {
+            requests.len() as i64
+        } else {
+            waiting().count().get_result(conn)?
+        };
+        Ok(Page::new(
+            Self::views(conn, requests, now)?,
+            total,
+            page,
+            per_page,
+        ))
     }
 }

@@ -19,9 +19,11 @@ use crate::web::{Layout, RawForm, Viewer, see_other};
 pub const NOTIFICATIONS_PER_PAGE: i64 = 10;
 pub const USABLE_PER_PAGE: i64 = 20;
 pub const CREDENTIALS_PER_PAGE: i64 = 10;
+pub const WAITING_PER_PAGE: i64 = 10;
 
 /// Each list of the dashboard turns its own pages: `page` the notifications, `shared` the
-/// shared accounts, `mine` the person's own credentials.
+/// shared accounts, `mine` the person's own credentials, `asked` the requests waiting for an
+/// answer.
 #[derive(Deserialize)]
 pub struct Query {
     #[serde(default)]
@@ -30,6 +32,8 @@ pub struct Query {
     shared: Option<String>,
     #[serde(default)]
     mine: Option<String>,
+    #[serde(default)]
+    asked: Option<String>,
 }
 
 pub struct NotificationView {
@@ -53,9 +57,9 @@ pub struct DashboardPage {
     usable: Page<(AccountRow, String)>,
     credentials: Page<(OwnCredential, String)>,
     /// Access requests waiting for the viewer's answer.
-    waiting: Vec<RequestView>,
-    /// The page of each list: notifications, shared accounts, own credentials.
-    pages: (i64, i64, i64),
+    waiting: Page<RequestView>,
+    /// The page of each list: notifications, shared accounts, own credentials, requests.
+    pages: (i64, i64, i64, i64),
 }
 
 pub async fn get(
@@ -68,6 +72,7 @@ pub async fn get(
     let page = page_number(query.page.as_deref());
     let shared_page = page_number(query.shared.as_deref());
     let mine_page = page_number(query.mine.as_deref());
+    let asked_page = page_number(query.asked.as_deref());
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
     let (people_count, notifications, checked_out, usable, credentials, waiting) = state
         .db
@@ -84,7 +89,8 @@ pub async fn get(
             let (held, listed) = dashboard_rows(conn, &user, listed, now)?;
             let credentials =
                 Account::personal_of_user(conn, user.id, mine_page, CREDENTIALS_PER_PAGE)?;
-            let waiting = AccessRequest::waiting_for(conn, user.id, now, 20)?;
+            let waiting =
+                AccessRequest::waiting_for(conn, user.id, now, asked_page, WAITING_PER_PAGE)?;
             Ok::<_, AppError>((
                 count,
                 inbox,
@@ -117,21 +123,27 @@ pub async fn get(
         usable,
         credentials,
         waiting,
-        pages: (page, shared_page, mine_page),
+        pages: (page, shared_page, mine_page, asked_page),
     })
 }
 
 impl DashboardPage {
     /// The dashboard's address with one list turned to another page, the others kept.
     fn page_link(&self, list: &str, to: i64) -> String {
-        let (mut page, mut shared, mut mine) = self.pages;
+        let (mut page, mut shared, mut mine, mut asked) = self.pages;
         match list {
             "shared" => shared = to,
             "mine" => mine = to,
+            "asked" => asked = to,
             _ => page = to,
         }
         let mut parts = Vec::new();
-        for (name, value) in [("page", page), ("shared", shared), ("mine", mine)] {
+        for (name, value) in [
+            ("page", page),
+            ("shared", shared),
+            ("mine", mine),
+            ("asked", asked),
+        ] {
             if value > 1 {
                 parts.push(format!("{name}={value}"));
             }

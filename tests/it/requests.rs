@@ -21,6 +21,7 @@ engine_tests!(
     a_mail_server_that_is_down_delays_mail_but_loses_none,
     without_smtp_mail_is_written_as_files,
     only_owners_edit_the_policy,
+    requests_waiting_on_the_dashboard_turn_pages,
 );
 
 const APP: &str = "Payroll Portal";
@@ -944,4 +945,91 @@ async fn only_owners_edit_the_policy(engine: Engine) {
     // Adam's naming and Beth's.
     assert_eq!(audit_count(&app, "target.policy_add"), 2);
     assert_eq!(audit_count(&app, "target.policy_remove"), 1);
+}
+
+/// Twelve requests wait for Mia: the dashboard counts them all and shows ten a page, newest
+/// first; the second page has the two oldest; answered ones leave the count.
+async fn requests_waiting_on_the_dashboard_turn_pages(engine: Engine) {
+    let Cast {
+        app,
+        owner,
+        admin,
+        member,
+        member_id,
+        target,
+        account,
+        ..
+    } = cast(&engine, None).await;
+    let mut apps = vec![(target, account)];
+    for n in 2..=12 {
+        let target = app
+            .create_target(&owner, &format!("Ledger {n:02}"), &[])
+            .await;
+        let tab = format!("/apps/{target}/credentials");
+        owner
+            .submit(
+                &tab,
+                &format!("/apps/{target}/policy"),
+                &[("email", "adam@example.com")],
+            )
+            .await
+            .assert_redirects_to(&tab);
+        member
+            .submit(
+                &format!("/apps/{target}/accounts/new?kind=personal"),
+                &format!("/apps/{target}/accounts/new"),
+                &[
+                    ("kind", "personal"),
+                    ("username", &format!("mia{n:02}@ledger")),
+                    ("password_mode", "type"),
+                    ("password", MEMBER_PASSWORD),
+                    ("password_confirm", MEMBER_PASSWORD),
+                ],
+            )
+            .await
+            .assert_redirects_to(&format!("/apps/{target}"));
+        apps.push((target, personal_account(&app, target, member_id)));
+    }
+    for (target, account) in &apps {
+        press_request_credentials(&admin, *target, *account)
+            .await
+            .assert_redirects_to(&format!("/apps/{target}/credentials"));
+    }
+    let shown = |page: &crate::helpers::Page| -> Vec<String> {
+        page.body
+            .match_indices(
+                "<strong>Adam Admin</strong> requested access to your credentials for <strong>",
+            )
+            .map(|(at, found)| {
+                let rest = &page.body[at + found.len()..];
+                rest[..rest.find("</strong>").unwrap()].to_string()
+            })
+            .collect()
+    };
+    let first = member.get("/").await;
+    first.assert_contains("Requests waiting for your answer <span class=\"badge\">12</span>");
+    first.assert_contains("12 requests · page 1 of 2");
+    let newest: Vec<String> = (3..=12).rev().map(|n| format!("Ledger {n:02}")).collect();
+    assert_eq!(shown(&first), newest);
+    // Other lists keep their page while this one turns.
+    let second = member.get("/?mine=2&asked=2").await;
+    assert_eq!(shown(&second), ["Ledger 02", APP]);
+    second.assert_contains("href=\"/?mine=2\" rel=\"prev\"");
+    let past = member.get("/?asked=5").await;
+    past.assert_contains("This page is past the last of the requests waiting for you.");
+    // Mia answers the oldest: eleven left, one page.
+    let review = format!("/requests/{}", requests_of(&app, account)[0].0);
+    member
+        .submit(
+            &review,
+            &format!("{review}/decision"),
+            &[("decision", "deny")],
+        )
+        .await
+        .assert_redirects_to(&review);
+    let after = member.get("/").await;
+    after.assert_contains("<span class=\"badge\">11</span>");
+    assert_eq!(shown(&after).len(), 10);
+    let last = member.get("/?asked=2").await;
+    assert_eq!(shown(&last), ["Ledger 02"]);
 }
