@@ -17,6 +17,10 @@
 //! - [`count_up_to`]: the rows of a query counted up to a limit and no further
 //!   (`SELECT COUNT(*) FROM (… LIMIT n)`), for a list that only grows (the audit log): its
 //!   count costs at most `n` index entries however long the list has become.
+//! - [`holders_shown`] and [`HoldersOfAccount`]: of the active check-outs of some accounts, the
+//!   first few of each account (a window function in a subquery, which diesel's DSL cannot
+//!   write) and how many there are in all, so that an account forty people hold at once costs
+//!   a page three names and a number.
 
 use diesel::expression::{AppearsOnTable, Expression, SelectableExpression, ValidGrouping};
 use diesel::pg::Pg;
@@ -250,6 +254,125 @@ count_of_target!(
     "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\" \
      AND NOT \"accounts\".\"admin_access\")"
 );
+
+/// How many holders of one account a page names; the rest are counted.
+pub const HOLDERS_NAMED: i64 = 3;
+
+/// The active check-outs a page shows of `accounts`: the first [`HOLDERS_NAMED`] of each
+/// account (oldest first), and beside them `viewer`'s own and an exclusive one wherever they
+/// come. Written `checkouts.id IN (SELECT …)` on SQLite and `checkouts.id =
+/// ANY(ARRAY(SELECT …))` on PostgreSQL, whose planner can then look the ids up in the primary
+/// key even beside an `OR` (a plain `IN (subquery)` there becomes a filter over every row).
+pub fn holders_shown(accounts: &[i64], viewer: i64) -> HoldersShown {
+    HoldersShown {
+        accounts: in_ids(crate::schema::checkouts::account_id, accounts),
+        viewer,
+    }
+}
+
+#[derive(Debug, Clone, QueryId)]
+pub struct HoldersShown {
+    accounts: InIds<crate::schema::checkouts::account_id>,
+    viewer: i64,
+}
+
+impl Expression for HoldersShown {
+    type SqlType = Bool;
+}
+
+impl<QS> AppearsOnTable<QS> for HoldersShown where crate::schema::checkouts::id: AppearsOnTable<QS> {}
+
+impl<QS> SelectableExpression<QS> for HoldersShown where
+    crate::schema::checkouts::id: AppearsOnTable<QS>
+{
+}
+
+impl<GB> ValidGrouping<GB> for HoldersShown {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl HoldersShown {
+    /// The ranked subquery; inside it `checkouts` is its own `FROM`, not the outer statement's.
+    fn walk_ranked<'b, DB: Backend>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        InIds<crate::schema::checkouts::account_id>: QueryFragment<DB>,
+        i64: diesel::serialize::ToSql<BigInt, DB>,
+    {
+        out.push_sql(
+            "SELECT \"ranked\".\"id\" FROM (SELECT \"checkouts\".\"id\", \
+             \"checkouts\".\"user_id\", \"checkouts\".\"mode\", ROW_NUMBER() OVER \
+             (PARTITION BY \"checkouts\".\"account_id\" ORDER BY \"checkouts\".\"started_at\", \
+             \"checkouts\".\"id\") AS \"place\" FROM \"checkouts\" WHERE ",
+        );
+        self.accounts.walk_ast(out.reborrow())?;
+        out.push_sql(
+            " AND \"checkouts\".\"ended_at\" IS NULL) AS \"ranked\" WHERE \"ranked\".\"place\" <= ",
+        );
+        out.push_sql(&HOLDERS_NAMED.to_string());
+        out.push_sql(" OR \"ranked\".\"mode\" = 'exclusive' OR \"ranked\".\"user_id\" = ");
+        out.push_bind_param::<BigInt, _>(&self.viewer)?;
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for HoldersShown {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql("\"checkouts\".\"id\" IN (");
+        self.walk_ranked(out.reborrow())?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+impl QueryFragment<Pg> for HoldersShown {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("\"checkouts\".\"id\" = ANY(ARRAY(");
+        self.walk_ranked(out.reborrow())?;
+        out.push_sql("))");
+        Ok(())
+    }
+}
+
+impl QueryFragment<MultiBackend> for HoldersShown {
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
+
+/// `(SELECT COUNT(*) FROM checkouts AS held WHERE held.account_id = checkouts.account_id AND
+/// held.ended_at IS NULL)`: how many hold the account of the statement's `checkouts` row
+/// (read from the `checkouts_account` index alone).
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct HoldersOfAccount;
+
+impl Expression for HoldersOfAccount {
+    type SqlType = BigInt;
+}
+
+impl<QS> AppearsOnTable<QS> for HoldersOfAccount where
+    crate::schema::checkouts::account_id: AppearsOnTable<QS>
+{
+}
+
+impl<QS> SelectableExpression<QS> for HoldersOfAccount where
+    crate::schema::checkouts::account_id: AppearsOnTable<QS>
+{
+}
+
+impl<GB> ValidGrouping<GB> for HoldersOfAccount {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<DB: Backend> QueryFragment<DB> for HoldersOfAccount {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "(SELECT COUNT(*) FROM \"checkouts\" AS \"held\" \
+             WHERE \"held\".\"account_id\" = \"checkouts\".\"account_id\" \
+             AND \"held\".\"ended_at\" IS NULL)",
+        );
+        Ok(())
+    }
+}
 
 /// The rows `query` returns, counted: `SELECT COUNT(*) FROM (query)`. Give the query a limit
 /// (`.limit(cap + 1)`) to count up to there and no further: a count above `cap` means "more

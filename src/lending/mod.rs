@@ -180,7 +180,7 @@ fn explain_refusal(
     if Checkout::active_of_user_on(conn, user, account)?.is_some() {
         return Ok(Refusal::AlreadyHeld);
     }
-    let active = Checkout::active_for_accounts(conn, &[account.0])?;
+    let active = Checkout::active_for_accounts(conn, &[account.0], user)?;
     if let Some(holder) = active
         .iter()
         .find(|a| a.checkout.mode == CheckoutType::Exclusive)

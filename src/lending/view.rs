@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 
 use crate::db::DbConnection;
+use crate::db::sql::HOLDERS_NAMED;
 use crate::domain::CheckoutType;
 use crate::models::{AccountState, ActiveCheckout, Checkout, ListedAccount, Target, User};
 
@@ -12,7 +13,11 @@ pub struct AccountRow {
     pub state_label: &'static str,
     /// CSS modifier for the state badge.
     pub state_class: &'static str,
+    /// The first holders, oldest first (at most [`HOLDERS_NAMED`]).
     pub holders: Vec<HolderView>,
+    /// Holders the page does not name: beyond `holders`, or everyone but the viewer where the
+    /// viewer holds it.
+    pub others: i64,
     /// The viewer's own active check-out of this account.
     pub mine: Option<CheckoutView>,
     pub can_check_out: bool,
@@ -97,7 +102,7 @@ pub fn account_rows(
     now: NaiveDateTime,
 ) -> diesel::QueryResult<Vec<AccountRow>> {
     let ids: Vec<i64> = accounts.iter().map(|a| a.id.0).collect();
-    let active = Checkout::active_for_accounts(conn, &ids)?;
+    let active = Checkout::active_for_accounts(conn, &ids, viewer.id)?;
     let allowed = Target::is_allowed(conn, target.id, viewer.id)?;
     Ok(accounts
         .into_iter()
@@ -138,6 +143,35 @@ pub fn dashboard_rows(
     Ok((held, rows(listed)))
 }
 
+/// "you", "Ann Lee and Bo Chen", "you, Ann Lee, Bo Chen and 12 others": the holders of one
+/// account as [`Checkout::active_for_accounts`] found them (oldest first).
+pub fn holder_names(active: &[ActiveCheckout], viewer: crate::domain::UserId) -> String {
+    let mut names: Vec<String> = Vec::new();
+    if active.iter().any(|a| a.checkout.user_id == viewer) {
+        names.push("you".to_string());
+    }
+    names.extend(
+        active
+            .iter()
+            .filter(|a| a.checkout.user_id != viewer)
+            .take(HOLDERS_NAMED as usize)
+            .map(|a| a.holder_name.clone()),
+    );
+    let all = active.first().map_or(0, |a| a.holders);
+    let others = all - names.len() as i64;
+    if others > 0 {
+        names.push(format!(
+            "{others} {}",
+            if others == 1 { "other" } else { "others" }
+        ));
+    }
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 fn row(
     account: ListedAccount,
     active: &[ActiveCheckout],
@@ -145,9 +179,14 @@ fn row(
     allowed: bool,
     now: NaiveDateTime,
 ) -> AccountRow {
-    let holders: Vec<HolderView> = active
-        .iter()
-        .filter(|a| a.checkout.account_id == account.id)
+    let of_account = || {
+        active
+            .iter()
+            .filter(|a| a.checkout.account_id == account.id)
+    };
+    let held_by = of_account().next().map_or(0, |a| a.holders);
+    let holders: Vec<HolderView> = of_account()
+        .take(HOLDERS_NAMED as usize)
         .map(|a| HolderView {
             checkout_id: a.checkout.id,
             name: a.holder_name.clone(),
@@ -180,6 +219,13 @@ fn row(
         AccountState::Available if !holders.is_empty() => ("Checked out", "state-info"),
         AccountState::Available => ("Available", "state-ok"),
     };
+    let others = if locked_by.is_some() {
+        0
+    } else if mine.is_some() {
+        held_by - 1
+    } else {
+        held_by - holders.len() as i64
+    };
     let can_check_out = allowed
         && account.state == AccountState::Available
         && exclusive_holder.is_none()
@@ -189,6 +235,7 @@ fn row(
         state_label,
         state_class,
         holders,
+        others,
         mine,
         can_check_out,
         locked_by,
@@ -197,8 +244,67 @@ fn row(
 
 #[cfg(test)]
 mod tests {
-    use super::relative;
+    use super::{holder_names, relative};
+    use crate::domain::{AccountId, CheckoutType, OrganizationId, TargetId, UserId};
+    use crate::models::{ActiveCheckout, Checkout};
     use chrono::{Duration, NaiveDate};
+
+    /// The check-outs a page found of one account that `all` people hold: `users` in order.
+    fn found(users: &[(i64, &str)], all: i64) -> Vec<ActiveCheckout> {
+        let at = NaiveDate::from_ymd_opt(2026, 11, 21)
+            .unwrap()
+            .and_hms_opt(12, 0, 0)
+            .unwrap();
+        users
+            .iter()
+            .enumerate()
+            .map(|(n, (user, name))| ActiveCheckout {
+                checkout: Checkout {
+                    id: n as i64 + 1,
+                    organization_id: OrganizationId(1),
+                    account_id: AccountId(1),
+                    target_id: TargetId(1),
+                    user_id: UserId(*user),
+                    mode: CheckoutType::Regular,
+                    started_at: at,
+                    expires_at: at + Duration::hours(1),
+                    ended_at: None,
+                    end_reason: None,
+                    ended_by: None,
+                    reminded: false,
+                },
+                holder_name: name.to_string(),
+                holders: all,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn holders_are_named_up_to_three_and_the_rest_counted() {
+        let me = UserId(9);
+        assert_eq!(holder_names(&found(&[(9, "Me")], 1), me), "you");
+        assert_eq!(
+            holder_names(&found(&[(1, "Ann"), (2, "Bo")], 2), me),
+            "Ann and Bo"
+        );
+        assert_eq!(
+            holder_names(&found(&[(1, "Ann"), (2, "Bo"), (3, "Cy")], 4), me),
+            "Ann, Bo, Cy and 1 other"
+        );
+        // The viewer's own check-out, found beyond the first three, comes first as "you".
+        assert_eq!(
+            holder_names(
+                &found(&[(1, "Ann"), (2, "Bo"), (3, "Cy"), (9, "Me")], 12),
+                me
+            ),
+            "you, Ann, Bo, Cy and 8 others"
+        );
+        assert_eq!(
+            holder_names(&found(&[(9, "Me"), (1, "Ann")], 2), me),
+            "you and Ann"
+        );
+        assert_eq!(holder_names(&[], me), "");
+    }
 
     #[test]
     fn relative_times_read_naturally() {

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::sql::in_ids;
+use crate::db::sql::{HoldersOfAccount, holders_shown};
 use crate::domain::{AccountId, CheckoutType, OrganizationId, TargetId, UserId};
 use crate::models::ListedAccount;
 use crate::schema::{checkouts, users};
@@ -64,6 +64,8 @@ impl EndReason {
 pub struct ActiveCheckout {
     pub checkout: Checkout,
     pub holder_name: String,
+    /// How many hold its account right now, this one included.
+    pub holders: i64,
 }
 
 impl Checkout {
@@ -156,67 +158,71 @@ impl Checkout {
             .execute(conn)
     }
 
-    /// Active check-outs of accounts, with their holders' names.
+    /// The active check-outs of `accounts` a page shows, with their holders' names: the first
+    /// [`HOLDERS_NAMED`](crate::db::sql::HOLDERS_NAMED) of each account, `viewer`'s own and an
+    /// exclusive one; each says how many hold its account in all. Oldest first.
     pub fn active_for_accounts(
         conn: &mut DbConnection,
         accounts: &[i64],
+        viewer: UserId,
     ) -> QueryResult<Vec<ActiveCheckout>> {
         if accounts.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(Checkout, String)> = checkouts::table
+        let rows: Vec<(Checkout, String, i64)> = checkouts::table
             .inner_join(users::table)
-            .filter(in_ids(checkouts::account_id, accounts))
-            .filter(checkouts::ended_at.is_null())
-            .order(checkouts::started_at.asc())
-            .select((Checkout::as_select(), users::name))
+            .filter(holders_shown(accounts, viewer.0))
+            .order((checkouts::started_at.asc(), checkouts::id.asc()))
+            .select((Checkout::as_select(), users::name, HoldersOfAccount))
             .load(conn)?;
         Ok(rows
             .into_iter()
-            .map(|(checkout, holder_name)| ActiveCheckout {
+            .map(|(checkout, holder_name, holders)| ActiveCheckout {
                 checkout,
                 holder_name,
+                holders,
             })
             .collect())
     }
 
-    /// The active check-outs of `accounts` and every one `user` holds, each with its holder's
-    /// name, the account and its app's name: both lists of the dashboard from one statement
-    /// (the two indexes on `checkouts` by account and by holder, merged), oldest first.
+    /// The active check-outs of `accounts` a page shows (as [`Checkout::active_for_accounts`])
+    /// and every one `user` holds, each with its holder's name, how many hold its account, the
+    /// account and its app's name: both lists of the dashboard from one statement (the primary
+    /// key and the index on `checkouts` by holder, merged), oldest first.
     pub fn active_for_accounts_or_held_by(
         conn: &mut DbConnection,
         accounts: &[i64],
         user: UserId,
     ) -> QueryResult<Vec<(ActiveCheckout, ListedAccount, String)>> {
         use crate::schema::{accounts, targets};
-        let rows: Vec<(Checkout, String, ListedAccount, String)> = checkouts::table
+        let rows: Vec<(Checkout, String, i64, ListedAccount, String)> = checkouts::table
             .inner_join(users::table)
             .inner_join(accounts::table.on(accounts::id.eq(checkouts::account_id)))
             .inner_join(targets::table.on(targets::id.eq(accounts::target_id)))
-            // `ended_at IS NULL` in each branch, so that each is a search of its own index
-            // (SQLite: MULTI-INDEX OR; PostgreSQL: BitmapOr), not a walk of every active one.
+            // Each branch a search of its own index (SQLite: MULTI-INDEX OR; PostgreSQL:
+            // BitmapOr), not a walk of every active check-out.
             .filter(
-                in_ids(checkouts::account_id, accounts)
-                    .and(checkouts::ended_at.is_null())
-                    .or(checkouts::user_id
-                        .eq(user.0)
-                        .and(checkouts::ended_at.is_null())),
+                holders_shown(accounts, user.0).or(checkouts::user_id
+                    .eq(user.0)
+                    .and(checkouts::ended_at.is_null())),
             )
-            .order(checkouts::started_at.asc())
+            .order((checkouts::started_at.asc(), checkouts::id.asc()))
             .select((
                 Checkout::as_select(),
                 users::name,
+                HoldersOfAccount,
                 ListedAccount::as_select(),
                 targets::name,
             ))
             .load(conn)?;
         Ok(rows
             .into_iter()
-            .map(|(checkout, holder_name, account, app)| {
+            .map(|(checkout, holder_name, holders, account, app)| {
                 (
                     ActiveCheckout {
                         checkout,
                         holder_name,
+                        holders,
                     },
                     account,
                     app,

@@ -182,7 +182,7 @@ async fn accounts_and_targets_are_edited_and_deleted(engine: Engine) {
         )
         .await;
     assert_eq!(page.status, StatusCode::CONFLICT);
-    page.assert_contains("checked out by Olivia Owner");
+    page.assert_contains("is checked out by you. It can be deleted once it is checked in.");
     let page = owner
         .submit(
             &format!("/apps/{target}/accounts"),

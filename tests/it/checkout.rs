@@ -18,6 +18,7 @@ engine_tests!(
     a_crash_after_the_change_converges_after_restart,
     fifty_simultaneous_check_outs_make_exactly_one_holder,
     regular_check_outs_share_and_reset_after_the_last,
+    a_crowd_holding_one_account_is_counted_not_listed,
     a_vault_only_check_out_that_runs_out_is_reset_as_it_ends,
     a_check_out_that_waited_starts_after_the_check_in_it_waited_for,
     only_the_holder_checks_in_and_owners_force_only_when_allowed,
@@ -617,6 +618,95 @@ async fn regular_check_outs_share_and_reset_after_the_last(engine: Engine) {
         revealed_password(&page.body).as_deref(),
         Some("Shared-Pa55word")
     );
+}
+
+/// Seven people hold a regular account at once: pages name the first three and count the
+/// rest, a holder reads "by you" and how many others, and a refused delete says the same.
+async fn a_crowd_holding_one_account_is_counted_not_listed(engine: Engine) {
+    let s = scene(&engine, &[], "Shared-Pa55word", "regular").await;
+    let overview = format!("/apps/{}", s.target);
+    let holds = |page: crate::helpers::Page| {
+        assert_eq!(
+            revealed_password(&page.body).as_deref(),
+            Some("Shared-Pa55word"),
+            "{}",
+            page.body
+        )
+    };
+    holds(s.alice.check_out(s.account).await);
+    holds(s.bob.check_out(s.account).await);
+    let mut crowd = Vec::new();
+    for n in 1..=5 {
+        let email = format!("holder{n}@example.com");
+        // The last is an admin, who may try to delete the account.
+        let role = if n == 5 { "admin" } else { "member" };
+        let (browser, id) = s
+            .app
+            .user_browser(&s.owner, &format!("Holder Number{n}"), &email, role)
+            .await;
+        s.app.allow(&s.owner, s.target, &email).await;
+        holds(browser.check_out(s.account).await);
+        crowd.push((browser, id));
+    }
+    // The statement itself reads three holders and the viewer's own, not seven.
+    let found = |viewer: i64| {
+        let mut conn = s.app.db();
+        keyholder::models::Checkout::active_for_accounts(
+            &mut conn,
+            &[s.account],
+            keyholder::domain::UserId(viewer),
+        )
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.holder_name, a.holders))
+        .collect::<Vec<_>>()
+    };
+    let first_three = ["Alice Anders", "Bob Berg", "Holder Number1"].map(|n| (n.to_string(), 7));
+    assert_eq!(found(0), first_three);
+    let mut with_mine = first_three.to_vec();
+    with_mine.push(("Holder Number5".to_string(), 7));
+    assert_eq!(found(crowd[4].1), with_mine);
+    let named = |page: &crate::helpers::Page| {
+        [
+            "Alice Anders",
+            "Bob Berg",
+            "Holder Number1",
+            "Holder Number2",
+            "Holder Number5",
+        ]
+        .map(|name| page.body.contains(&format!("{name} until")))
+    };
+    // The owner holds nothing: the three who took it first, then a count.
+    for path in [overview.as_str(), "/"] {
+        let page = s.owner.get(path).await;
+        page.assert_contains("and 4 others");
+        assert_eq!(named(&page), [true, true, true, false, false], "{path}");
+    }
+    // A holder is told it is theirs, and how many others have it too.
+    let page = s.alice.get(&overview).await;
+    page.assert_contains("by <strong>you</strong> until");
+    page.assert_contains("6 other people hold it too");
+    assert_eq!(named(&page), [false; 5]);
+    let page = crowd[4].0.get("/").await;
+    page.assert_contains("6 other people hold it too");
+    // The last one to take it, deleting: "you", the first three others and the rest counted.
+    let page = crowd[4]
+        .0
+        .get(&format!("/accounts/{}/delete", s.account))
+        .await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.body);
+    page.assert_contains(
+        "is checked out by you, Alice Anders, Bob Berg, Holder Number1 and 3 others. \
+         It can be deleted once it is checked in.",
+    );
+    // Fewer holders, fewer names and no count.
+    for (browser, _) in &crowd {
+        let mine = checkout_id_in(&browser.get(&overview).await.body).unwrap();
+        browser.check_in(mine).await;
+    }
+    let page = s.owner.get(&overview).await;
+    assert!(!page.body.contains("others"), "{}", page.body);
+    assert_eq!(named(&page), [true, true, false, false, false]);
 }
 
 /// A Vault-only app has no system to change: when a check-out runs out, the same transaction

@@ -161,10 +161,15 @@ pub async fn ensure_changeable(
     deleting: bool,
 ) -> Result<(), AppError> {
     let id = account.id;
+    let viewer = user.id;
     let active = state
         .db
         .run(move |conn| {
-            Ok::<_, AppError>(crate::models::Checkout::active_for_accounts(conn, &[id.0])?)
+            Ok::<_, AppError>(crate::models::Checkout::active_for_accounts(
+                conn,
+                &[id.0],
+                viewer,
+            )?)
         })
         .await?;
     let exclusive = active
@@ -177,11 +182,7 @@ pub async fn ensure_changeable(
         return Err(AppError::Conflict(format!(
             "{} is checked out by {}. It can be deleted once it is checked in.",
             account.username,
-            active
-                .iter()
-                .map(|a| a.holder_name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            crate::lending::view::holder_names(&active, user.id)
         )));
     }
     Ok(())
