@@ -364,6 +364,11 @@ async fn a_refusing_target_ends_out_of_sync_and_loses_nothing(engine: Engine) {
     assert_eq!(page.status, StatusCode::CONFLICT);
     page.assert_contains("out of sync");
     s.owner.get("/").await.assert_contains("could not be reset");
+    // Owners and admins are told, members are not.
+    for member in [&s.alice, &s.bob] {
+        let page = member.get("/").await;
+        assert!(!page.body.contains("could not be reset"), "{}", page.body);
+    }
 
     // An admin fixes the connector and retries: the pending password goes through.
     let settings = format!("/apps/{}/settings", s.target);
