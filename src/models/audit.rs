@@ -58,7 +58,11 @@ impl AuditEvent {
             .map(|_| ())
     }
 
-    /// The organization's events, newest first, filtered; with actor and app names.
+    /// The organization's events, newest first, filtered; with actor and app names. `from`
+    /// says where the page starts: a page number, or beside an event the previous page showed
+    /// (the links between pages), so that a page is read from the index where the last one
+    /// stopped instead of counting past every event before it, and events written meanwhile
+    /// neither repeat rows on the next page nor hide any.
     ///
     /// The log only grows, so neither statement may read all of it to show a page: the events
     /// are ordered by time as the indexes keep them (`(organization_id, created_at)`, or the
@@ -70,6 +74,7 @@ impl AuditEvent {
         conn: &mut DbConnection,
         organization: OrganizationId,
         filter: &AuditFilter,
+        from: Cursor,
         page: i64,
         per_page: i64,
     ) -> QueryResult<Page<AuditRow>> {
@@ -104,21 +109,71 @@ impl AuditEvent {
                 .limit(COUNT_CAP + 1),
         )
         .get_result(conn)?;
-        let rows: Vec<(AuditEvent, Option<String>, Option<String>)> = filtered!(
+        // The event a link starts from, if it is this organization's: its time and id.
+        let beside = match from {
+            Cursor::Page => None,
+            Cursor::Before(id) | Cursor::After(id) => audit_events::table
+                .filter(audit_events::id.eq(id))
+                .filter(audit_events::organization_id.eq(organization.0))
+                .select(audit_events::created_at)
+                .first::<NaiveDateTime>(conn)
+                .optional()?
+                .map(|at| (at, id)),
+        };
+        let named = filtered!(
             audit_events::table
                 .left_join(users::table.on(users::id.nullable().eq(audit_events::actor_user_id)))
                 .left_join(targets::table.on(targets::id.nullable().eq(audit_events::target_id)))
         )
-        .order((audit_events::created_at.desc(), audit_events::id.desc()))
-        .limit(per_page + 1)
-        .offset(Page::<AuditRow>::offset(page, per_page))
         .select((
             AuditEvent::as_select(),
             users::name.nullable(),
             targets::name.nullable(),
         ))
-        .load(conn)?;
-        Ok(Page::counted_up_to(
+        .limit(per_page + 1);
+        let newest_first = (audit_events::created_at.desc(), audit_events::id.desc());
+        // `created_at <= t` (or `>=`) bounds the index walk; the id orders events of one moment.
+        type Row = (AuditEvent, Option<String>, Option<String>);
+        let (mut rows, newer): (Vec<Row>, bool) = match (from, beside) {
+            (Cursor::Before(_), Some((at, id))) => (
+                named
+                    .filter(
+                        audit_events::created_at
+                            .le(at)
+                            .and(audit_events::created_at.lt(at).or(audit_events::id.lt(id))),
+                    )
+                    .order(newest_first)
+                    .load(conn)?,
+                false,
+            ),
+            (Cursor::After(_), Some((at, id))) => {
+                let mut rows: Vec<_> = named
+                    .filter(
+                        audit_events::created_at
+                            .ge(at)
+                            .and(audit_events::created_at.gt(at).or(audit_events::id.gt(id))),
+                    )
+                    .order((audit_events::created_at.asc(), audit_events::id.asc()))
+                    .load(conn)?;
+                rows.truncate(per_page.max(0) as usize);
+                rows.reverse();
+                (rows, true)
+            }
+            _ => (
+                named
+                    .order(newest_first)
+                    .offset(Page::<AuditRow>::offset(page, per_page))
+                    .load(conn)?,
+                false,
+            ),
+        };
+        // Fewer newer events than a page: they are the first page, read as such.
+        if newer && (rows.len() as i64) < per_page {
+            return Self::search(conn, organization, filter, Cursor::Page, 1, per_page);
+        }
+        let older_follow = newer || rows.len() as i64 > per_page;
+        rows.truncate(per_page.max(0) as usize);
+        let mut found = Page::counted_up_to(
             rows.into_iter()
                 .map(|(event, actor_name, target_name)| AuditRow {
                     event,
@@ -130,7 +185,9 @@ impl AuditEvent {
             COUNT_CAP,
             page,
             per_page,
-        ))
+        );
+        found.next = older_follow;
+        Ok(found)
     }
 
     pub fn latest(
@@ -145,6 +202,17 @@ impl AuditEvent {
             .select(AuditEvent::as_select())
             .load(conn)
     }
+}
+
+/// Where a page of the audit log starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// At its page number (as typed, bookmarked, or the first page).
+    Page,
+    /// Just after this event: the events before it in time (a Next link).
+    Before(i64),
+    /// Just before it: the page of events after it in time (a Previous link).
+    After(i64),
 }
 
 /// Filters of the Audit page; `None` means any.

@@ -15,7 +15,7 @@ pub mod user;
 pub use account::{
     Account, AccountError, AccountInput, AccountState, CredentialRow, ListedAccount,
 };
-pub use audit::{AuditEvent, AuditFilter, AuditRow, NewAuditEvent};
+pub use audit::{AuditEvent, AuditFilter, AuditRow, Cursor, NewAuditEvent};
 pub use checkout::{ActiveCheckout, Checkout, EndReason};
 pub use notification::Notification;
 pub use organization::{Installation, Organization, SetupError, SetupToken};

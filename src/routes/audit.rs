@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::domain::{TargetId, UserId};
 use crate::errors::AppError;
 use crate::models::audit::{ACTIONS, action_label};
-use crate::models::{AuditEvent, AuditFilter, AuditRow, Page, Target, User};
+use crate::models::{AuditEvent, AuditFilter, AuditRow, Cursor, Page, Target, User};
 use crate::routes::apps::page_number;
 use crate::state::SharedState;
 use crate::web::{AdminViewer, FieldErrors, Layout};
@@ -37,6 +37,12 @@ pub struct Query {
     to: String,
     #[serde(default)]
     page: Option<String>,
+    /// The page after the one that ended with this event (the Next link).
+    #[serde(default)]
+    before: String,
+    /// The page before the one that began with this event (the Previous link).
+    #[serde(default)]
+    after: String,
 }
 
 pub struct Choice {
@@ -119,6 +125,23 @@ impl AuditPage {
         self.person.term()
     }
 
+    /// The Previous link's query: the first page as such (with the events written since), a
+    /// later one as the events just after this page's first.
+    fn previous_page(&self) -> String {
+        match (self.page.page - 1, self.page.items.first()) {
+            (page, Some(first)) if page > 1 => format!("page={page}&after={}", first.event.id),
+            _ => "page=1".to_string(),
+        }
+    }
+
+    /// The Next link's query: the events just before this page's last.
+    fn next_page(&self) -> String {
+        match self.page.items.last() {
+            Some(last) => format!("page={}&before={}", self.page.page + 1, last.event.id),
+            None => format!("page={}", self.page.page + 1),
+        }
+    }
+
     /// "1 event", "2,345 events", or "More than 10,000 events" past the count's cap.
     fn events(&self) -> String {
         let count = grouped(self.page.total);
@@ -194,6 +217,15 @@ pub async fn audit(
             .and_then(|d| d.and_hms_opt(0, 0, 0)),
     };
     let page_number = page_number(query.page.as_deref());
+    // A link's event that is not a number is no link of ours: the page by its number.
+    let cursor = match (
+        query.before.trim().parse::<i64>(),
+        query.after.trim().parse::<i64>(),
+    ) {
+        (Ok(id), _) => Cursor::Before(id),
+        (_, Ok(id)) if page_number > 1 => Cursor::After(id),
+        _ => Cursor::Page,
+    };
     let organization = viewer.user.organization_id;
     let (person, page, app_name) = state
         .db
@@ -201,11 +233,11 @@ pub async fn audit(
             let person = resolve_person(conn, organization, actor, term)?;
             let page = match &person {
                 Person::Anyone => {
-                    AuditEvent::search(conn, organization, &filter, page_number, PER_PAGE)?
+                    AuditEvent::search(conn, organization, &filter, cursor, page_number, PER_PAGE)?
                 }
                 Person::Chosen { id, .. } => {
                     filter.actor = Some(UserId(*id));
-                    AuditEvent::search(conn, organization, &filter, page_number, PER_PAGE)?
+                    AuditEvent::search(conn, organization, &filter, cursor, page_number, PER_PAGE)?
                 }
                 // No events until a person is chosen, and none can match nobody.
                 Person::Several { .. } | Person::Nobody { .. } | Person::NotHere => {

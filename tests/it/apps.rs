@@ -15,6 +15,7 @@ engine_tests!(
     audit_page_filters_events,
     audit_person_filter_finds_people_by_name_or_email,
     the_audit_log_is_counted_up_to_ten_thousand,
+    audit_pages_follow_on_while_events_are_written,
     dashboard_lists_turn_pages_of_their_own,
     usable_accounts_keep_one_plan_for_everyone,
     app_lists_turn_pages_of_their_own,
@@ -802,41 +803,21 @@ async fn audit_person_filter_finds_people_by_name_or_email(engine: Engine) {
 /// that, while its pages still turn to the end.
 async fn the_audit_log_is_counted_up_to_ten_thousand(engine: Engine) {
     use diesel::QueryDsl as _;
-    use keyholder::domain::OrganizationId;
-    use keyholder::models::{AuditEvent, NewAuditEvent};
-    use keyholder::schema::{audit_events, users};
+    use keyholder::schema::audit_events;
 
     let app = spawn_app(&engine).await;
     let owner = app.set_up().await;
     let mut conn = app.db();
-    let organization: i64 = users::table
-        .select(users::organization_id)
-        .first(&mut conn)
-        .unwrap();
     let before: i64 = audit_events::table.count().get_result(&mut conn).unwrap();
     let base = chrono::Utc::now().naive_utc() - chrono::Duration::days(30);
     // 10 000 events in all, then one more.
     let add = |conn: &mut keyholder::db::DbConnection, from: i64, to: i64| {
-        keyholder::db::transaction(conn, |conn| {
-            for n in from..to {
-                AuditEvent::record(
-                    conn,
-                    NewAuditEvent {
-                        organization_id: OrganizationId(organization),
-                        actor: None,
-                        action: "user.login",
-                        object_type: "user",
-                        object_id: None,
-                        detail: format!("Imported event {n:05}"),
-                        client_addr: None,
-                        target_id: None,
-                    },
-                    base + chrono::Duration::seconds(n),
-                )?;
-            }
-            Ok::<_, diesel::result::Error>(())
-        })
-        .unwrap();
+        record_events(
+            conn,
+            from..to,
+            |n| format!("Imported event {n:05}"),
+            |n| base + chrono::Duration::seconds(n),
+        )
     };
     add(&mut conn, 0, 10_000 - before);
     let page = owner.get("/audit").await;
@@ -1187,4 +1168,123 @@ async fn app_lists_turn_pages_of_their_own(engine: Engine) {
     second.assert_contains(&format!("href=\"/apps/{target}?page=1\""));
     let past = member.get(&format!("/apps/{target}?page=5")).await;
     past.assert_contains("27 shared accounts, on 2 pages: this page is past the last.");
+}
+
+/// The links between the audit log's pages start beside the event the page before ended (or
+/// began) with: events written while someone reads the log repeat no row on the next page and
+/// hide none, several events of one second keep their order, and a link's event that is not
+/// this organization's, or not a number, falls back to the page's number.
+async fn audit_pages_follow_on_while_events_are_written(engine: Engine) {
+    use diesel::QueryDsl as _;
+    use keyholder::schema::audit_events;
+
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let mut conn = app.db();
+    // Set-up's own events are older than these.
+    let base = chrono::Utc::now().naive_utc() + chrono::Duration::days(1);
+    let add = |conn: &mut keyholder::db::DbConnection, numbers: std::ops::Range<i64>| {
+        record_events(
+            conn,
+            numbers,
+            |n| format!("Numbered event {n:03}"),
+            // Three events a second: the id orders those of one moment.
+            |n| base + chrono::Duration::seconds(n / 3),
+        )
+    };
+    add(&mut conn, 0..120);
+    let numbers = |page: &crate::helpers::Page| -> Vec<i64> {
+        page.body
+            .match_indices("Numbered event ")
+            .map(|(at, found)| {
+                page.body[at + found.len()..at + found.len() + 3]
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let link = |page: &crate::helpers::Page, rel: &str| -> String {
+        let body = crate::helpers::unescape(&page.body);
+        let end = body
+            .find(&format!("\" rel=\"{rel}\""))
+            .unwrap_or_else(|| panic!("a {rel} link in:\n{body}"));
+        let start = body[..end].rfind("href=\"").unwrap() + "href=\"".len();
+        body[start..end].to_string()
+    };
+    let first = owner.get("/audit").await;
+    assert_eq!(numbers(&first), (70..120).rev().collect::<Vec<_>>());
+    let second = owner.get(&link(&first, "next")).await;
+    assert_eq!(numbers(&second), (20..70).rev().collect::<Vec<_>>());
+    second.assert_contains("page 2 of 3<");
+    // Ten events are written while the second page is read: the third follows on from it.
+    add(&mut conn, 120..130);
+    let third = owner.get(&link(&second, "next")).await;
+    let mut expected: Vec<i64> = (0..20).rev().collect();
+    assert_eq!(numbers(&third)[..20], expected[..]);
+    assert!(third.body.contains("page 3 of 3<"), "{}", third.body);
+    // Back: the second page is the one read before, and the first is the newest.
+    let back = owner.get(&link(&third, "prev")).await;
+    assert_eq!(numbers(&back), (20..70).rev().collect::<Vec<_>>());
+    let newest = owner.get(&link(&back, "prev")).await;
+    assert_eq!(numbers(&newest), (80..130).rev().collect::<Vec<_>>());
+    // A number, as typed, still counts from the newest.
+    expected = (30..80).rev().collect();
+    assert_eq!(numbers(&owner.get("/audit?page=2").await), expected);
+    // A link's event that is not this organization's, or not a number: the page by its number.
+    let other: i64 = audit_events::table
+        .select(diesel::dsl::max(audit_events::id))
+        .first::<Option<i64>>(&mut conn)
+        .unwrap()
+        .unwrap()
+        + 1000;
+    for odd in [
+        format!("before={other}"),
+        "before=x1".into(),
+        format!("after={other}"),
+    ] {
+        let page = owner.get(&format!("/audit?page=2&{odd}")).await;
+        assert_eq!(numbers(&page), expected, "{odd}");
+    }
+}
+
+/// The organization of the installation's people (tests have one).
+fn organization_of(conn: &mut keyholder::db::DbConnection) -> i64 {
+    use diesel::QueryDsl as _;
+    keyholder::schema::users::table
+        .select(keyholder::schema::users::organization_id)
+        .first(conn)
+        .unwrap()
+}
+
+/// Sign-ins of nobody, recorded straight into the audit log in one transaction: event `n`
+/// says `detail(n)` and happened at `at(n)`.
+fn record_events(
+    conn: &mut keyholder::db::DbConnection,
+    numbers: std::ops::Range<i64>,
+    detail: impl Fn(i64) -> String,
+    at: impl Fn(i64) -> chrono::NaiveDateTime,
+) {
+    use keyholder::domain::OrganizationId;
+    use keyholder::models::{AuditEvent, NewAuditEvent};
+    let organization = OrganizationId(organization_of(conn));
+    keyholder::db::transaction(conn, |conn| {
+        for n in numbers {
+            AuditEvent::record(
+                conn,
+                NewAuditEvent {
+                    organization_id: organization,
+                    actor: None,
+                    action: "user.login",
+                    object_type: "user",
+                    object_id: None,
+                    detail: detail(n),
+                    client_addr: None,
+                    target_id: None,
+                },
+                at(n),
+            )?;
+        }
+        Ok::<_, diesel::result::Error>(())
+    })
+    .unwrap();
 }

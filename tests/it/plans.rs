@@ -423,6 +423,12 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
         .unwrap();
     // A shared account nobody holds, for its edit and delete pages.
     let spare = create_shared_account(&owner, apps[0], "svc-spare", SHARED_PASSWORD).await;
+    // An event for the audit log's links between pages to start beside.
+    let event: i64 = keyholder::schema::audit_events::table
+        .select(keyholder::schema::audit_events::id)
+        .order(keyholder::schema::audit_events::id.asc())
+        .first(&mut conn)
+        .unwrap();
 
     let pages: Vec<(&str, &Browser, String)> = vec![
         ("the member's dashboard", &member, "/".into()),
@@ -487,6 +493,16 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
             "the audit log of a person searched for",
             &owner,
             "/audit?person=mia".into(),
+        ),
+        (
+            "the audit log's next page",
+            &owner,
+            format!("/audit?page=2&before={event}"),
+        ),
+        (
+            "the audit log's previous page",
+            &owner,
+            format!("/audit?page=3&after={event}"),
         ),
         ("a user's page", &owner, format!("/users/{member_id}")),
         (
