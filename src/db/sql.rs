@@ -170,46 +170,12 @@ impl<DB: Backend> QueryFragment<DB> for PendingStatus {
     }
 }
 
-/// `(SELECT COUNT(*) FROM notifications WHERE user_id = users.id AND read_at IS NULL)`: the
-/// unread notifications of the `users` row of the statement it is selected in (0 where a left
-/// join found no person). Its text never changes, so its statement is prepared once.
-#[derive(Debug, Clone, Copy, QueryId)]
-pub struct UnreadNotifications;
-
-impl Expression for UnreadNotifications {
-    type SqlType = BigInt;
-}
-
-impl<QS> AppearsOnTable<QS> for UnreadNotifications where
-    crate::schema::users::id: AppearsOnTable<QS>
-{
-}
-
-impl<QS> SelectableExpression<QS> for UnreadNotifications where
-    crate::schema::users::id: AppearsOnTable<QS>
-{
-}
-
-impl<GB> ValidGrouping<GB> for UnreadNotifications {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl<DB: Backend> QueryFragment<DB> for UnreadNotifications {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(
-            "(SELECT COUNT(*) FROM \"notifications\" \
-             WHERE \"notifications\".\"user_id\" = \"users\".\"id\" \
-             AND \"notifications\".\"read_at\" IS NULL)",
-        );
-        Ok(())
-    }
-}
-
-/// Declares a correlated `(SELECT COUNT(*) …)` of the statement's `targets` row: its text never
+/// Declares a correlated `(SELECT COUNT(*) …)` of a row of the statement, the row's table
+/// named by `$column` (the expression may be selected wherever that column may): its text never
 /// changes, so its statement is prepared once (one type per text: diesel caches a prepared
 /// statement by the query's type).
-macro_rules! count_of_target {
-    ($(#[$doc:meta])* $name:ident, $sql:literal) => {
+macro_rules! correlated_count {
+    ($(#[$doc:meta])* $name:ident, $column:path, $sql:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, QueryId)]
         pub struct $name;
@@ -218,15 +184,9 @@ macro_rules! count_of_target {
             type SqlType = BigInt;
         }
 
-        impl<QS> AppearsOnTable<QS> for $name where
-            crate::schema::targets::id: AppearsOnTable<QS>
-        {
-        }
+        impl<QS> AppearsOnTable<QS> for $name where $column: AppearsOnTable<QS> {}
 
-        impl<QS> SelectableExpression<QS> for $name where
-            crate::schema::targets::id: AppearsOnTable<QS>
-        {
-        }
+        impl<QS> SelectableExpression<QS> for $name where $column: AppearsOnTable<QS> {}
 
         impl<GB> ValidGrouping<GB> for $name {
             type IsAggregate = diesel::expression::is_aggregate::Never;
@@ -241,16 +201,29 @@ macro_rules! count_of_target {
     };
 }
 
-count_of_target!(
+correlated_count!(
+    /// `(SELECT COUNT(*) FROM notifications WHERE user_id = users.id AND read_at IS NULL)`: the
+    /// unread notifications of the `users` row of the statement it is selected in (0 where a
+    /// left join found no person).
+    UnreadNotifications,
+    crate::schema::users::id,
+    "(SELECT COUNT(*) FROM \"notifications\" \
+     WHERE \"notifications\".\"user_id\" = \"users\".\"id\" \
+     AND \"notifications\".\"read_at\" IS NULL)"
+);
+
+correlated_count!(
     /// `(SELECT COUNT(*) FROM accounts WHERE target_id = targets.id)`: every account of the
     /// statement's app, shared and personal (read from the `accounts_target` index alone).
     AccountsOfTarget,
+    crate::schema::targets::id,
     "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\")"
 );
 
-count_of_target!(
+correlated_count!(
     /// Its Unmanaged accounts: those whose owner has not allowed admin access.
     UnmanagedOfTarget,
+    crate::schema::targets::id,
     "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\" \
      AND NOT \"accounts\".\"admin_access\")"
 );
@@ -260,9 +233,11 @@ pub const HOLDERS_NAMED: i64 = 3;
 
 /// The active check-outs a page shows of `accounts`: the first [`HOLDERS_NAMED`] of each
 /// account (oldest first), and beside them `viewer`'s own and an exclusive one wherever they
-/// come. Written `checkouts.id IN (SELECT …)` on SQLite and `checkouts.id =
-/// ANY(ARRAY(SELECT …))` on PostgreSQL, whose planner can then look the ids up in the primary
-/// key even beside an `OR` (a plain `IN (subquery)` there becomes a filter over every row).
+/// come. The accounts' active check-outs as before (`account_id IN (…) AND ended_at IS NULL`,
+/// which finds none at once on a page nobody holds anything of: the ranking below is then
+/// never run), of which only those the ranking keeps: `+checkouts.id IN (SELECT …)` on SQLite,
+/// `checkouts.id = ANY(ARRAY(SELECT …))` on PostgreSQL; each engine computes the list once, and
+/// only when a row needs it.
 pub fn holders_shown(accounts: &[i64], viewer: i64) -> HoldersShown {
     HoldersShown {
         accounts: in_ids(crate::schema::checkouts::account_id, accounts),
@@ -292,12 +267,24 @@ impl<GB> ValidGrouping<GB> for HoldersShown {
 }
 
 impl HoldersShown {
-    /// The ranked subquery; inside it `checkouts` is its own `FROM`, not the outer statement's.
-    fn walk_ranked<'b, DB: Backend>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    /// `(account_id IN (…) AND ended_at IS NULL AND <open> ranked <close>)`, `open` naming the
+    /// id and how it is matched. Inside the ranking `checkouts` is its own `FROM`, not the outer
+    /// statement's.
+    fn walk<'b, DB>(
+        &'b self,
+        mut out: AstPass<'_, 'b, DB>,
+        open: &'static str,
+        close: &'static str,
+    ) -> QueryResult<()>
     where
+        DB: Backend + diesel::sql_types::HasSqlType<BigInt>,
         InIds<crate::schema::checkouts::account_id>: QueryFragment<DB>,
         i64: diesel::serialize::ToSql<BigInt, DB>,
     {
+        out.push_sql("(");
+        self.accounts.walk_ast(out.reborrow())?;
+        out.push_sql(" AND \"checkouts\".\"ended_at\" IS NULL AND ");
+        out.push_sql(open);
         out.push_sql(
             "SELECT \"ranked\".\"id\" FROM (SELECT \"checkouts\".\"id\", \
              \"checkouts\".\"user_id\", \"checkouts\".\"mode\", ROW_NUMBER() OVER \
@@ -306,30 +293,29 @@ impl HoldersShown {
         );
         self.accounts.walk_ast(out.reborrow())?;
         out.push_sql(
-            " AND \"checkouts\".\"ended_at\" IS NULL) AS \"ranked\" WHERE \"ranked\".\"place\" <= ",
+            " AND \"checkouts\".\"ended_at\" IS NULL) AS \"ranked\" \
+             WHERE \"ranked\".\"place\" <= ",
         );
         out.push_sql(&HOLDERS_NAMED.to_string());
         out.push_sql(" OR \"ranked\".\"mode\" = 'exclusive' OR \"ranked\".\"user_id\" = ");
         out.push_bind_param::<BigInt, _>(&self.viewer)?;
-        Ok(())
-    }
-}
-
-impl QueryFragment<Sqlite> for HoldersShown {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        out.push_sql("\"checkouts\".\"id\" IN (");
-        self.walk_ranked(out.reborrow())?;
+        out.push_sql(close);
         out.push_sql(")");
         Ok(())
     }
 }
 
+impl QueryFragment<Sqlite> for HoldersShown {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        // `+id`: not an index to search by. Offered the ids, SQLite walks every active
+        // check-out of the organization (`checkouts_active_expiry`) instead of the accounts'.
+        self.walk(out, "+\"checkouts\".\"id\" IN (", ")")
+    }
+}
+
 impl QueryFragment<Pg> for HoldersShown {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("\"checkouts\".\"id\" = ANY(ARRAY(");
-        self.walk_ranked(out.reborrow())?;
-        out.push_sql("))");
-        Ok(())
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.walk(out, "\"checkouts\".\"id\" = ANY(ARRAY(", "))")
     }
 }
 
@@ -339,40 +325,16 @@ impl QueryFragment<MultiBackend> for HoldersShown {
     }
 }
 
-/// `(SELECT COUNT(*) FROM checkouts AS held WHERE held.account_id = checkouts.account_id AND
-/// held.ended_at IS NULL)`: how many hold the account of the statement's `checkouts` row
-/// (read from the `checkouts_account` index alone).
-#[derive(Debug, Clone, Copy, QueryId)]
-pub struct HoldersOfAccount;
-
-impl Expression for HoldersOfAccount {
-    type SqlType = BigInt;
-}
-
-impl<QS> AppearsOnTable<QS> for HoldersOfAccount where
-    crate::schema::checkouts::account_id: AppearsOnTable<QS>
-{
-}
-
-impl<QS> SelectableExpression<QS> for HoldersOfAccount where
-    crate::schema::checkouts::account_id: AppearsOnTable<QS>
-{
-}
-
-impl<GB> ValidGrouping<GB> for HoldersOfAccount {
-    type IsAggregate = diesel::expression::is_aggregate::Never;
-}
-
-impl<DB: Backend> QueryFragment<DB> for HoldersOfAccount {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(
-            "(SELECT COUNT(*) FROM \"checkouts\" AS \"held\" \
-             WHERE \"held\".\"account_id\" = \"checkouts\".\"account_id\" \
-             AND \"held\".\"ended_at\" IS NULL)",
-        );
-        Ok(())
-    }
-}
+correlated_count!(
+    /// `(SELECT COUNT(*) FROM checkouts AS held WHERE held.account_id = checkouts.account_id
+    /// AND held.ended_at IS NULL)`: how many hold the account of the statement's `checkouts` row
+    /// (read from the `checkouts_account` index alone).
+    HoldersOfAccount,
+    crate::schema::checkouts::account_id,
+    "(SELECT COUNT(*) FROM \"checkouts\" AS \"held\" \
+     WHERE \"held\".\"account_id\" = \"checkouts\".\"account_id\" \
+     AND \"held\".\"ended_at\" IS NULL)"
+);
 
 /// The rows `query` returns, counted: `SELECT COUNT(*) FROM (query)`. Give the query a limit
 /// (`.limit(cap + 1)`) to count up to there and no further: a count above `cap` means "more
