@@ -68,20 +68,7 @@ pub async fn cast(engine: &Engine, smtp_port: Option<u16>) -> Cast {
         .await
         .assert_redirects_to(&tab);
     // Mia stores her own login for the app, with "Allow admin access" unticked.
-    member
-        .submit(
-            &format!("/apps/{target}/accounts/new?kind=personal"),
-            &format!("/apps/{target}/accounts/new"),
-            &[
-                ("kind", "personal"),
-                ("username", "mia@payroll"),
-                ("password_mode", "type"),
-                ("password", MEMBER_PASSWORD),
-                ("password_confirm", MEMBER_PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirects_to(&format!("/apps/{target}"));
+    store_unmanaged(&member, target, "mia@payroll").await;
     let account = personal_account(&app, target, member_id);
     Cast {
         app,
@@ -94,6 +81,24 @@ pub async fn cast(engine: &Engine, smtp_port: Option<u16>) -> Cast {
         target,
         account,
     }
+}
+
+/// `member` stores their own login for the app with "Allow admin access" unticked.
+async fn store_unmanaged(member: &Browser, target: i64, username: &str) {
+    member
+        .submit(
+            &format!("/apps/{target}/accounts/new?kind=personal"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "personal"),
+                ("username", username),
+                ("password_mode", "type"),
+                ("password", MEMBER_PASSWORD),
+                ("password_confirm", MEMBER_PASSWORD),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}"));
 }
 
 fn personal_account(app: &TestApp, target: i64, owner: i64) -> i64 {
@@ -974,20 +979,7 @@ async fn requests_waiting_on_the_dashboard_turn_pages(engine: Engine) {
             )
             .await
             .assert_redirects_to(&tab);
-        member
-            .submit(
-                &format!("/apps/{target}/accounts/new?kind=personal"),
-                &format!("/apps/{target}/accounts/new"),
-                &[
-                    ("kind", "personal"),
-                    ("username", &format!("mia{n:02}@ledger")),
-                    ("password_mode", "type"),
-                    ("password", MEMBER_PASSWORD),
-                    ("password_confirm", MEMBER_PASSWORD),
-                ],
-            )
-            .await
-            .assert_redirects_to(&format!("/apps/{target}"));
+        store_unmanaged(&member, target, &format!("mia{n:02}@ledger")).await;
         apps.push((target, personal_account(&app, target, member_id)));
     }
     for (target, account) in &apps {
