@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 use crate::db::DbConnection;
 use crate::db::sql::HOLDERS_NAMED;
 use crate::domain::CheckoutType;
-use crate::models::{AccountState, ActiveCheckout, Checkout, ListedAccount, Target, User};
+use crate::models::{AccountState, ActiveCheckout, Checkout, ListedAccount, Page, Target, User};
 
 pub struct AccountRow {
     pub account: ListedAccount,
@@ -113,34 +113,43 @@ pub fn account_rows(
 /// Rows of shared accounts, each with its app's name.
 pub type RowsWithApp = Vec<(AccountRow, String)>;
 
-/// The dashboard's two lists of shared accounts: those the viewer holds (soonest end first)
-/// and `listed`, a page of those they may use, each with its app's name. The check-outs of
-/// both come from one statement, which also brings the held accounts themselves.
+/// The dashboard's two lists of shared accounts: page `held_page` of those the viewer holds
+/// (soonest end first) and `listed`, a page of those they may use, each with its app's name.
+/// The check-outs of both come from one statement, which also brings the held accounts
+/// themselves; which of the viewer's check-outs are on the page, from another.
 pub fn dashboard_rows(
     conn: &mut DbConnection,
     viewer: &User,
+    held_page: (i64, i64),
     listed: Vec<(ListedAccount, String)>,
     now: NaiveDateTime,
-) -> diesel::QueryResult<(RowsWithApp, RowsWithApp)> {
+) -> diesel::QueryResult<(Page<(AccountRow, String)>, RowsWithApp)> {
+    let (page, per_page) = held_page;
+    let held_ids = Checkout::held_by(conn, viewer.id, page, per_page)?;
     let ids: Vec<i64> = listed.iter().map(|(a, _)| a.id.0).collect();
-    let found = Checkout::active_for_accounts_or_held_by(conn, &ids, viewer.id)?;
-    let mut held: Vec<(NaiveDateTime, ListedAccount, String)> = Vec::new();
+    let found = Checkout::active_for_accounts_or_held(conn, &ids, &held_ids.items, viewer.id)?;
+    let mut held: Vec<(NaiveDateTime, i64, ListedAccount, String)> = Vec::new();
     let mut active = Vec::with_capacity(found.len());
     for (checkout, account, app) in found {
-        if checkout.checkout.user_id == viewer.id {
-            held.push((checkout.checkout.expires_at, account, app));
+        if held_ids.items.contains(&checkout.checkout.id) {
+            held.push((
+                checkout.checkout.expires_at,
+                checkout.checkout.id,
+                account,
+                app,
+            ));
         }
         active.push(checkout);
     }
-    held.sort_by_key(|(until, _, _)| *until);
+    held.sort_by_key(|(until, id, _, _)| (*until, *id));
     let rows = |pairs: Vec<(ListedAccount, String)>| -> RowsWithApp {
         pairs
             .into_iter()
             .map(|(account, app)| (row(account, &active, viewer, true, now), app))
             .collect()
     };
-    let held = rows(held.into_iter().map(|(_, a, app)| (a, app)).collect());
-    Ok((held, rows(listed)))
+    let held = rows(held.into_iter().map(|(_, _, a, app)| (a, app)).collect());
+    Ok((held_ids.with_items(held), rows(listed)))
 }
 
 /// "you", "Ann Lee and Bo Chen", "you, Ann Lee, Bo Chen and 12 others": the holders of one

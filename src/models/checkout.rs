@@ -4,9 +4,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::sql::{HoldersOfAccount, holders_shown};
+use crate::db::sql::{HoldersOfAccount, holders_shown, in_ids};
 use crate::domain::{AccountId, CheckoutType, OrganizationId, TargetId, UserId};
-use crate::models::ListedAccount;
+use crate::models::{ListedAccount, Page};
 use crate::schema::{checkouts, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -185,13 +185,43 @@ impl Checkout {
             .collect())
     }
 
+    /// Page `page` of the check-outs `user` holds, soonest to end first: their ids, and how many
+    /// they hold in all (counted only past a first page, or when the first is full).
+    pub fn held_by(
+        conn: &mut DbConnection,
+        user: UserId,
+        page: i64,
+        per_page: i64,
+    ) -> QueryResult<Page<i64>> {
+        let held = || {
+            checkouts::table
+                .filter(checkouts::user_id.eq(user.0))
+                .filter(checkouts::ended_at.is_null())
+        };
+        let ids: Vec<i64> = held()
+            .order((checkouts::expires_at.asc(), checkouts::id.asc()))
+            .limit(per_page)
+            .offset(Page::<i64>::offset(page, per_page))
+            .select(checkouts::id)
+            .load(conn)?;
+        // Most people hold nothing, or a few accounts: then the page is the count.
+        let total = if page <= 1 && (ids.len() as i64) < per_page {
+            ids.len() as i64
+        } else {
+            held().count().get_result(conn)?
+        };
+        Ok(Page::new(ids, total, page, per_page))
+    }
+
     /// The active check-outs of `accounts` a page shows (as [`Checkout::active_for_accounts`])
-    /// and every one `user` holds, each with its holder's name, how many hold its account, the
-    /// account and its app's name: both lists of the dashboard from one statement (the primary
-    /// key and the index on `checkouts` by holder, merged), oldest first.
-    pub fn active_for_accounts_or_held_by(
+    /// and the check-outs `held` (a page of [`Checkout::held_by`]), each with its holder's
+    /// name, how many hold its account, the account and its app's name: both lists of the
+    /// dashboard from one statement (the primary key and the index on `checkouts` by account,
+    /// merged), oldest first.
+    pub fn active_for_accounts_or_held(
         conn: &mut DbConnection,
         accounts: &[i64],
+        held: &[i64],
         user: UserId,
     ) -> QueryResult<Vec<(ActiveCheckout, ListedAccount, String)>> {
         use crate::schema::{accounts, targets};
@@ -200,11 +230,11 @@ impl Checkout {
             .inner_join(accounts::table.on(accounts::id.eq(checkouts::account_id)))
             .inner_join(targets::table.on(targets::id.eq(accounts::target_id)))
             // Each branch a search of its own index (SQLite: MULTI-INDEX OR; PostgreSQL:
-            // BitmapOr), not a walk of every active check-out.
+            // BitmapOr), not a walk of every active check-out. A check-out of `held` that ended
+            // since its page was read is left out.
             .filter(
-                holders_shown(accounts, user.0).or(checkouts::user_id
-                    .eq(user.0)
-                    .and(checkouts::ended_at.is_null())),
+                holders_shown(accounts, user.0)
+                    .or(in_ids(checkouts::id, held).and(checkouts::ended_at.is_null())),
             )
             .order((checkouts::started_at.asc(), checkouts::id.asc()))
             .select((
@@ -229,15 +259,6 @@ impl Checkout {
                 )
             })
             .collect())
-    }
-
-    pub fn active_of_user(conn: &mut DbConnection, user: UserId) -> QueryResult<Vec<Checkout>> {
-        checkouts::table
-            .filter(checkouts::user_id.eq(user.0))
-            .filter(checkouts::ended_at.is_null())
-            .order(checkouts::expires_at.asc())
-            .select(Checkout::as_select())
-            .load(conn)
     }
 
     pub fn active_of_user_on(

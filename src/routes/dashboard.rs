@@ -20,10 +20,11 @@ pub const NOTIFICATIONS_PER_PAGE: i64 = 10;
 pub const USABLE_PER_PAGE: i64 = 20;
 pub const CREDENTIALS_PER_PAGE: i64 = 10;
 pub const WAITING_PER_PAGE: i64 = 10;
+pub const HELD_PER_PAGE: i64 = 10;
 
-/// Each list of the dashboard turns its own pages: `page` the notifications, `shared` the
-/// shared accounts, `mine` the person's own credentials, `asked` the requests waiting for an
-/// answer.
+/// Each list of the dashboard turns its own pages: `page` the notifications, `held` the
+/// accounts the person holds, `shared` the shared accounts, `mine` the person's own
+/// credentials, `asked` the requests waiting for an answer.
 #[derive(Deserialize)]
 pub struct Query {
     #[serde(default)]
@@ -34,6 +35,8 @@ pub struct Query {
     mine: Option<String>,
     #[serde(default)]
     asked: Option<String>,
+    #[serde(default)]
+    held: Option<String>,
 }
 
 pub struct NotificationView {
@@ -53,13 +56,14 @@ pub struct DashboardPage {
     is_admin: bool,
     people_count: i64,
     notifications: Page<NotificationView>,
-    checked_out: Vec<(AccountRow, String)>,
+    checked_out: Page<(AccountRow, String)>,
     usable: Page<(AccountRow, String)>,
     credentials: Page<(OwnCredential, String)>,
     /// Access requests waiting for the viewer's answer.
     waiting: Page<RequestView>,
-    /// The page of each list: notifications, shared accounts, own credentials, requests.
-    pages: (i64, i64, i64, i64),
+    /// The page of each list: notifications, shared accounts, own credentials, requests,
+    /// held accounts.
+    pages: (i64, i64, i64, i64, i64),
 }
 
 pub async fn get(
@@ -73,6 +77,7 @@ pub async fn get(
     let shared_page = page_number(query.shared.as_deref());
     let mine_page = page_number(query.mine.as_deref());
     let asked_page = page_number(query.asked.as_deref());
+    let held_page = page_number(query.held.as_deref());
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
     let (people_count, notifications, checked_out, usable, credentials, waiting) = state
         .db
@@ -86,7 +91,8 @@ pub async fn get(
             let usable = Account::usable_by(conn, user.id, shared_page, USABLE_PER_PAGE)?;
             let (listed, total, per_page, shown_page) =
                 (usable.items, usable.total, usable.per_page, usable.page);
-            let (held, listed) = dashboard_rows(conn, &user, listed, now)?;
+            let (held, listed) =
+                dashboard_rows(conn, &user, (held_page, HELD_PER_PAGE), listed, now)?;
             let credentials =
                 Account::personal_of_user(conn, user.id, mine_page, CREDENTIALS_PER_PAGE)?;
             let waiting =
@@ -123,15 +129,16 @@ pub async fn get(
         usable,
         credentials,
         waiting,
-        pages: (page, shared_page, mine_page, asked_page),
+        pages: (page, shared_page, mine_page, asked_page, held_page),
     })
 }
 
 impl DashboardPage {
     /// The dashboard's address with one list turned to another page, the others kept.
     fn page_link(&self, list: &str, to: i64) -> String {
-        let (mut page, mut shared, mut mine, mut asked) = self.pages;
+        let (mut page, mut shared, mut mine, mut asked, mut held) = self.pages;
         match list {
+            "held" => held = to,
             "shared" => shared = to,
             "mine" => mine = to,
             "asked" => asked = to,
@@ -143,6 +150,7 @@ impl DashboardPage {
             ("shared", shared),
             ("mine", mine),
             ("asked", asked),
+            ("held", held),
         ] {
             if value > 1 {
                 parts.push(format!("{name}={value}"));

@@ -19,6 +19,7 @@ engine_tests!(
     fifty_simultaneous_check_outs_make_exactly_one_holder,
     regular_check_outs_share_and_reset_after_the_last,
     a_crowd_holding_one_account_is_counted_not_listed,
+    someone_holding_many_accounts_turns_pages_of_them,
     a_vault_only_check_out_that_runs_out_is_reset_as_it_ends,
     a_check_out_that_waited_starts_after_the_check_in_it_waited_for,
     only_the_holder_checks_in_and_owners_force_only_when_allowed,
@@ -712,6 +713,76 @@ async fn a_crowd_holding_one_account_is_counted_not_listed(engine: Engine) {
     let page = s.owner.get(&overview).await;
     assert!(!page.body.contains("others"), "{}", page.body);
     assert_eq!(named(&page), [true, true, false, false, false]);
+}
+
+/// My check-outs on the dashboard turns pages, soonest to end first, whatever page the shared
+/// accounts are on; an account held on another page is listed there only.
+async fn someone_holding_many_accounts_turns_pages_of_them(engine: Engine) {
+    let app = spawn_app_with(&engine, FAST).await;
+    let owner = app.set_up().await;
+    let (mia, _) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    let long = app
+        .create_target(&owner, "Long shift", &[("exclusive_minutes", "480")])
+        .await;
+    let short = app
+        .create_target(&owner, "Short shift", &[("exclusive_minutes", "30")])
+        .await;
+    app.allow(&owner, long, "mia@example.com").await;
+    app.allow(&owner, short, "mia@example.com").await;
+    let mut accounts = Vec::new();
+    for i in 0..11 {
+        accounts.push(
+            app.create_shared_account(&owner, long, &format!("long{i:02}"), "Shared-Pa55word")
+                .await,
+        );
+    }
+    let brief = app
+        .create_shared_account(&owner, short, "brief", "Shared-Pa55word")
+        .await;
+    // The long ones first: the short one, taken last, ends first.
+    for account in accounts.iter().chain([&brief]) {
+        let page = mia.check_out(*account).await;
+        assert!(checkout_id_in(&page.body).is_some(), "{}", page.body);
+    }
+    let held = |body: &str| -> Vec<String> {
+        let start = body.find("My check-outs").unwrap();
+        let end = body.find("Shared accounts you can use").unwrap();
+        let mut names = Vec::new();
+        let mut rest = &body[start..end];
+        while let Some(at) = rest.find("<td><strong>") {
+            rest = &rest[at + "<td><strong>".len()..];
+            names.push(rest[..rest.find('<').unwrap()].to_string());
+        }
+        names
+    };
+    let first = mia.get("/").await;
+    first.assert_contains("12 check-outs, soonest to end first · page 1 of 2");
+    first.assert_contains("href=\"/?held=2\"");
+    let mut expected = vec!["brief".to_string()];
+    expected.extend((0..9).map(|i| format!("long{i:02}")));
+    assert_eq!(held(&first.body), expected);
+    // long09 and long10 are among the shared accounts, held by Mia, but not listed as hers
+    // on this page.
+    let shared = &first.body[first.body.find("Shared accounts you can use").unwrap()..];
+    assert!(shared.contains(">long10<"), "{shared}");
+    // The second page has the rest, and keeps the shared accounts' page.
+    let second = mia.get("/?held=2&shared=1").await;
+    assert_eq!(held(&second.body), ["long09", "long10"]);
+    second.assert_contains("href=\"/\" rel=\"prev\"");
+    let past = mia.get("/?held=9").await;
+    past.assert_contains("You hold 12 accounts, on 2 pages: this page is past the last.");
+    assert!(held(&past.body).is_empty());
+    // Checking one in moves the next one up.
+    let page = mia.get(&format!("/apps/{short}")).await;
+    mia.check_in(checkout_id_in(&page.body).unwrap()).await;
+    let after = mia.get("/").await;
+    assert_eq!(
+        held(&after.body),
+        (0..10).map(|i| format!("long{i:02}")).collect::<Vec<_>>()
+    );
+    after.assert_contains("11 check-outs, soonest to end first · page 1 of 2");
 }
 
 /// A Vault-only app has no system to change: when a check-out runs out, the same transaction
