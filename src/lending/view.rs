@@ -149,7 +149,10 @@ pub fn dashboard_rows(
             .collect()
     };
     let held = rows(held.into_iter().map(|(_, _, a, app)| (a, app)).collect());
-    Ok((held_ids.with_items(held), rows(listed)))
+    // A check-out that ended between the two statements is neither listed nor counted.
+    let ended = (held_ids.items.len() - held.len()) as i64;
+    let held = Page::new(held, held_ids.total - ended, page, per_page);
+    Ok((held, rows(listed)))
 }
 
 /// "you", "Ann Lee and Bo Chen", "you, Ann Lee, Bo Chen and 12 others": the holders of one

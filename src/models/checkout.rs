@@ -186,30 +186,33 @@ impl Checkout {
     }
 
     /// Page `page` of the check-outs `user` holds, soonest to end first: their ids, and how many
-    /// they hold in all (counted only past a first page, or when the first is full).
+    /// they hold in all, from one statement (`COUNT(…) OVER ()` counts the rows before the
+    /// page is cut from them). Only a page past the last, with no row to carry the count,
+    /// counts again.
     pub fn held_by(
         conn: &mut DbConnection,
         user: UserId,
         page: i64,
         per_page: i64,
     ) -> QueryResult<Page<i64>> {
+        use diesel::dsl::count;
         let held = || {
             checkouts::table
                 .filter(checkouts::user_id.eq(user.0))
                 .filter(checkouts::ended_at.is_null())
         };
-        let ids: Vec<i64> = held()
+        let rows: Vec<(i64, i64)> = held()
             .order((checkouts::expires_at.asc(), checkouts::id.asc()))
             .limit(per_page)
             .offset(Page::<i64>::offset(page, per_page))
-            .select(checkouts::id)
+            .select((checkouts::id, count(checkouts::id).over()))
             .load(conn)?;
-        // Most people hold nothing, or a few accounts: then the page is the count.
-        let total = if page <= 1 && (ids.len() as i64) < per_page {
-            ids.len() as i64
-        } else {
-            held().count().get_result(conn)?
+        let total = match rows.first() {
+            Some((_, total)) => *total,
+            None if page > 1 => held().count().get_result(conn)?,
+            None => 0,
         };
+        let ids = rows.into_iter().map(|(id, _)| id).collect();
         Ok(Page::new(ids, total, page, per_page))
     }
 

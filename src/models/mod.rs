@@ -100,18 +100,6 @@ impl<T> Page<T> {
     }
 
     /// The same page with each item turned into another.
-    /// The same page of the same list, its rows replaced by `items`.
-    pub fn with_items<U>(self, items: Vec<U>) -> Page<U> {
-        Page {
-            items,
-            total: self.total,
-            more_than_total: self.more_than_total,
-            page: self.page,
-            per_page: self.per_page,
-            next: self.next,
-        }
-    }
-
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {
             items: self.items.into_iter().map(f).collect(),

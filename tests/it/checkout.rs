@@ -759,6 +759,7 @@ async fn someone_holding_many_accounts_turns_pages_of_them(engine: Engine) {
     };
     let first = mia.get("/").await;
     first.assert_contains("12 check-outs, soonest to end first · page 1 of 2");
+    first.assert_contains("My check-outs <span class=\"badge\">12</span>");
     first.assert_contains("href=\"/?held=2\"");
     let mut expected = vec!["brief".to_string()];
     expected.extend((0..9).map(|i| format!("long{i:02}")));
@@ -771,6 +772,11 @@ async fn someone_holding_many_accounts_turns_pages_of_them(engine: Engine) {
     let second = mia.get("/?held=2&shared=1").await;
     assert_eq!(held(&second.body), ["long09", "long10"]);
     second.assert_contains("href=\"/\" rel=\"prev\"");
+    // Held accounts come with the page of them, not with the shared accounts listed.
+    let alone = mia.get("/?held=2&shared=2").await;
+    alone.assert_contains("12 accounts, on 1 page: this page is past the last.");
+    assert_eq!(held(&alone.body), ["long09", "long10"]);
+    alone.assert_contains("href=\"/?shared=2\" rel=\"prev\"");
     let past = mia.get("/?held=9").await;
     past.assert_contains("You hold 12 accounts, on 2 pages: this page is past the last.");
     assert!(held(&past.body).is_empty());
