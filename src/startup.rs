@@ -105,8 +105,8 @@ impl Application {
                 "PostgreSQL runs on this machine and the kernel shares the cores between \
                  sessions before threads (kernel.sched_autogroup_enabled = 1): password hashing's \
                  low priority then does not yield to PostgreSQL, and sign-ins slow every page \
-                 under load; set kernel.sched_autogroup_enabled = 0 or give PostgreSQL a machine of \
-                 its own (docs/DEPLOYMENT.md)"
+                 under load; set kernel.sched_autogroup_enabled = 0, run both in one container or \
+                 one systemd slice, or give PostgreSQL a machine of its own (docs/DEPLOYMENT.md)"
             );
         }
 
