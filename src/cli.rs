@@ -118,7 +118,7 @@ fn read_password() -> std::io::Result<String> {
 }
 
 fn setup(config: Config, org: &str, email: &str, name: &str) -> ExitCode {
-    let db = match Database::open(&config.database, 2) {
+    let db = match Database::open_with_cache(&config.database, 2, config.sqlite_cache_mb) {
         Ok(db) => db,
         Err(error) => {
             eprintln!("keyholder: {error:#}");
@@ -212,7 +212,7 @@ fn setup(config: Config, org: &str, email: &str, name: &str) -> ExitCode {
 
 fn rotate_key(config: Config) -> ExitCode {
     let result = (|| -> anyhow::Result<crate::vault::rotate::RotationReport> {
-        let db = Database::open(&config.database, 2)?;
+        let db = Database::open_with_cache(&config.database, 2, config.sqlite_cache_mb)?;
         let mut conn = db.get()?;
         let has_keys = !crate::models::data_key::DataKeyRow::all(&mut conn)?.is_empty();
         let (master, _) = crate::vault::MasterKey::load(&config.master_key, !has_keys)?;

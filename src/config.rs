@@ -61,6 +61,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub database: DatabaseUrl,
     pub database_pool_size: u32,
+    /// SQLite: MiB of page cache the pool's connections share (`KEYHOLDER_SQLITE_CACHE_MB`).
+    pub sqlite_cache_mb: u32,
     pub master_key: MasterKeySource,
     pub smtp: Option<SmtpConfig>,
     pub mail_from: String,
@@ -187,6 +189,14 @@ impl Config {
             } else {
                 postgres_pool_size(cores)
             },
+        )?;
+
+        let sqlite_cache_mb = parse_number(
+            get("KEYHOLDER_SQLITE_CACHE_MB"),
+            "KEYHOLDER_SQLITE_CACHE_MB",
+            1,
+            65_536,
+            crate::db::DEFAULT_SQLITE_CACHE_MB,
         )?;
 
         let master_key = match (
@@ -363,6 +373,7 @@ impl Config {
             data_dir,
             database,
             database_pool_size,
+            sqlite_cache_mb,
             master_key,
             smtp,
             mail_from,
@@ -564,6 +575,20 @@ mod tests {
         assert_eq!(config.database_pool_size, postgres_pool_size(cores));
         let sqlite = Config::from_vars(&HashMap::new()).unwrap();
         assert_eq!(sqlite.database_pool_size, 8);
+    }
+
+    #[test]
+    fn the_sqlite_cache_is_64_mib_unless_set() {
+        let default = Config::from_vars(&HashMap::new()).unwrap();
+        assert_eq!(default.sqlite_cache_mb, 64);
+        let set = Config::from_vars(&vars(&[("KEYHOLDER_SQLITE_CACHE_MB", "16")])).unwrap();
+        assert_eq!(set.sqlite_cache_mb, 16);
+        for wrong in ["0", "lots", "64MB", "70000"] {
+            let err =
+                Config::from_vars(&vars(&[("KEYHOLDER_SQLITE_CACHE_MB", wrong)])).unwrap_err();
+            assert_eq!(err.variable, "KEYHOLDER_SQLITE_CACHE_MB", "{wrong}");
+            assert!(err.to_string().contains("1 to 65536"), "{err}");
+        }
     }
 
     #[test]

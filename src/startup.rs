@@ -83,10 +83,12 @@ impl Application {
 
     pub async fn build_with_clock(mut config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let url = config.database.clone();
-        let pool_size = config.database_pool_size;
-        let db = tokio::task::spawn_blocking(move || Database::open(&url, pool_size))
-            .await
-            .context("opening the database")??;
+        let (pool_size, cache_mb) = (config.database_pool_size, config.sqlite_cache_mb);
+        let db = tokio::task::spawn_blocking(move || {
+            Database::open_with_cache(&url, pool_size, cache_mb)
+        })
+        .await
+        .context("opening the database")??;
         tracing::info!(database = %config.database.display(), "database ready");
         if db
             .run(|conn| Ok::<_, anyhow::Error>(crate::db::autovacuum_is_off(conn)?))

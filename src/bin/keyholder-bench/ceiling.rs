@@ -49,8 +49,10 @@ pub fn serve() -> anyhow::Result<()> {
         .build()?;
     runtime.block_on(async move {
         let url = config.database.clone();
-        let size = config.database_pool_size;
-        let db = tokio::task::spawn_blocking(move || Database::open(&url, size)).await??;
+        let (size, cache_mb) = (config.database_pool_size, config.sqlite_cache_mb);
+        let db =
+            tokio::task::spawn_blocking(move || Database::open_with_cache(&url, size, cache_mb))
+                .await??;
         let data = web::Data::new(db);
         HttpServer::new(move || {
             App::new()
