@@ -606,6 +606,45 @@ mod tests {
         }
     }
 
+    /// The bundled SQLite is compiled as `.cargo/config.toml` says (`LIBSQLITE3_FLAGS`); a
+    /// build that lost those flags would still pass every other test, only slower.
+    #[test]
+    fn the_bundled_sqlite_is_compiled_as_configured() {
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = DatabaseUrl::sqlite_file(dir.path().join("options.db"))
+            .connect()
+            .unwrap();
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)
+            .unwrap()
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        for wanted in [
+            // Ephemeral tables (window functions, IN lists, sorts) start without a 20-page
+            // block each, whose release made the allocator hand memory back every statement.
+            "DEFAULT_PCACHE_INITSZ=0",
+            "THREADSAFE=2",
+            "DEFAULT_MEMSTATUS=0",
+        ] {
+            assert!(
+                options.iter().any(|o| o == wanted),
+                "{wanted} missing from {options:?}"
+            );
+        }
+        for unwanted in ["ENABLE_STAT4", "ENABLE_MEMORY_MANAGEMENT"] {
+            assert!(
+                !options.iter().any(|o| o == unwanted),
+                "{unwanted} in {options:?}"
+            );
+        }
+    }
+
     #[test]
     fn a_long_write_ahead_log_is_restarted_once_its_readers_are_gone() {
         let dir = tempfile::tempdir().unwrap();
