@@ -8,12 +8,14 @@
 //!   proves the condition; with a bound value it re-checks, and recompiles the statement, on
 //!   every run.
 //! - [`unplanned_id`]: a bound id written `(SELECT $1)` on PostgreSQL, so that its planner
-//!   settles on one plan for every value instead of planning the statement anew on each run.
+//!   settles on one plan for every value instead of planning the statement anew on each run;
+//!   [`unplanned_in_ids`], the same for a list.
 //! - [`UnreadNotifications`]: a correlated subquery (the unread count of the statement's
 //!   `users` row), which diesel's DSL cannot write; its `sql()` escape hatch could, but marks
 //!   the statement unsafe to cache, so it would be parsed and planned again on every request.
 //! - [`AccountsOfTarget`] and [`UnmanagedOfTarget`]: the same, for the accounts of the
-//!   statement's `targets` row (Manage Apps shows both counts beside each app).
+//!   statement's `targets` row (Manage Apps shows both counts beside each app);
+//!   [`SharedAccountsOfTarget`], its shared ones (the dashboard's list of them is paged by app).
 //! - [`count_up_to`]: the rows of a query counted up to a limit and no further
 //!   (`SELECT COUNT(*) FROM (… LIMIT n)`), for a list that only grows (the audit log): its
 //!   count costs at most `n` index entries however long the list has become.
@@ -90,6 +92,60 @@ impl<C: QueryFragment<Pg>> QueryFragment<Pg> for InIds<C> {
 }
 
 impl<C> QueryFragment<MultiBackend> for InIds<C>
+where
+    C: QueryFragment<Sqlite> + QueryFragment<Pg>,
+{
+    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        MultiBackend::walk_variant_ast(self, pass)
+    }
+}
+
+/// [`in_ids`] with the list hidden from PostgreSQL's planner as [`unplanned_id`] hides an id:
+/// `= ANY(CAST((SELECT $1) AS BIGINT[]))`, so that a list of one app and a list of five are
+/// served by one generic plan instead of a plan made for each run (SQLite is as [`in_ids`]).
+/// Use it only where one plan serves every list: a short list of rows to find by key.
+pub fn unplanned_in_ids<C>(column: C, ids: &[i64]) -> UnplannedInIds<C>
+where
+    C: Expression,
+{
+    UnplannedInIds(in_ids(column, ids))
+}
+
+#[derive(Debug, Clone, QueryId)]
+pub struct UnplannedInIds<C>(InIds<C>);
+
+impl<C: Expression> Expression for UnplannedInIds<C> {
+    type SqlType = Bool;
+}
+
+impl<C, QS> AppearsOnTable<QS> for UnplannedInIds<C> where C: AppearsOnTable<QS> {}
+
+impl<C, QS> SelectableExpression<QS> for UnplannedInIds<C> where C: SelectableExpression<QS> {}
+
+impl<C, GB> ValidGrouping<GB> for UnplannedInIds<C>
+where
+    C: ValidGrouping<GB>,
+{
+    type IsAggregate = C::IsAggregate;
+}
+
+impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for UnplannedInIds<C> {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.0.walk_ast(out)
+    }
+}
+
+impl<C: QueryFragment<Pg>> QueryFragment<Pg> for UnplannedInIds<C> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.0.column.walk_ast(out.reborrow())?;
+        out.push_sql(" = ANY(CAST((SELECT ");
+        out.push_bind_param::<Text, _>(&self.0.array)?;
+        out.push_sql(") AS BIGINT[]))");
+        Ok(())
+    }
+}
+
+impl<C> QueryFragment<MultiBackend> for UnplannedInIds<C>
 where
     C: QueryFragment<Sqlite> + QueryFragment<Pg>,
 {
@@ -218,6 +274,15 @@ correlated_count!(
     AccountsOfTarget,
     crate::schema::targets::id,
     "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\")"
+);
+
+correlated_count!(
+    /// `(SELECT COUNT(*) FROM accounts WHERE target_id = targets.id AND owner_user_id IS NULL)`:
+    /// the statement's app's shared accounts (from the `accounts_shared_username` index).
+    SharedAccountsOfTarget,
+    crate::schema::targets::id,
+    "(SELECT COUNT(*) FROM \"accounts\" WHERE \"accounts\".\"target_id\" = \"targets\".\"id\" \
+     AND \"accounts\".\"owner_user_id\" IS NULL)"
 );
 
 correlated_count!(
@@ -416,6 +481,25 @@ mod tests {
         let pg = diesel::debug_query::<Pg, _>(&in_ids(items::id, &[7, 8])).to_string();
         assert!(pg.contains("= ANY(CAST($1 AS BIGINT[]))"), "{pg}");
         assert!(pg.contains("\"{7,8}\""), "{pg}");
+    }
+
+    #[test]
+    fn unplanned_in_ids_hides_the_list_from_postgresql_alone() {
+        assert_eq!(
+            diesel::debug_query::<Sqlite, _>(&unplanned_in_ids(items::id, &[1, 2])).to_string(),
+            diesel::debug_query::<Sqlite, _>(&in_ids(items::id, &[1, 2])).to_string()
+        );
+        let pg = diesel::debug_query::<Pg, _>(&unplanned_in_ids(items::id, &[7, 8])).to_string();
+        assert!(pg.contains("= ANY(CAST((SELECT $1) AS BIGINT[]))"), "{pg}");
+        assert!(pg.contains("\"{7,8}\""), "{pg}");
+        let mut conn = connection();
+        let ids: Vec<i64> = items::table
+            .filter(unplanned_in_ids(items::id, &[4, 1, 99]))
+            .order(items::id)
+            .select(items::id)
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(ids, vec![1, 4]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use zeroize::Zeroizing;
 
 use super::{Page, is_unique_violation, like_pattern, lower, page_with_total};
 use crate::db::DbConnection;
-use crate::db::sql::unplanned_id;
+use crate::db::sql::{SharedAccountsOfTarget, unplanned_id, unplanned_in_ids};
 use crate::domain::{AccountId, AccountNotes, AccountUsername, OrganizationId, TargetId, UserId};
 use crate::schema::{accounts, users};
 use crate::vault::{SecretSlot, Vault, VaultError};
@@ -134,6 +134,26 @@ fn with_app_names<T>(rows: Vec<(T, String, i64)>) -> Vec<((T, String), i64)> {
         .collect()
 }
 
+/// Which apps a page of a list of apps' accounts falls in, and how many of their accounts come
+/// before it: `counts` is each app's number of accounts in the list's order, the page the
+/// `per_page` items after the first `offset`. Apps with no account are left out.
+fn apps_on_page(counts: &[(i64, i64)], offset: i64, per_page: i64) -> (Vec<i64>, i64) {
+    let (mut apps, mut skip, mut before) = (Vec::new(), 0, 0);
+    for &(app, accounts) in counts {
+        if before >= offset + per_page {
+            break;
+        }
+        if accounts > 0 && before + accounts > offset {
+            if apps.is_empty() {
+                skip = offset - before;
+            }
+            apps.push(app);
+        }
+        before += accounts;
+    }
+    (apps, skip)
+}
+
 pub fn secret_slot(id: AccountId) -> SecretSlot {
     SecretSlot::new("accounts", id.0, "secret")
 }
@@ -250,9 +270,12 @@ impl Account {
     }
 
     /// A page of the shared accounts of the apps `user` is allowed to use, with the app's name,
-    /// by app then username. Read from the person's allowances (target_users by user), then
-    /// each app's shared accounts (the partial index on shared usernames). The rows are narrow,
-    /// so the page is sorted and read in one statement (with the total on PostgreSQL).
+    /// by app name, then username. Two statements, neither reading more accounts than the page
+    /// shows: first the person's apps in name order, each with its number of shared accounts
+    /// (the allowances by user, then a count per app in the partial index on shared usernames)
+    /// — which gives the total and the few apps the page falls in (`apps_on_page`); then
+    /// those apps' shared accounts, sorted. Read and sorted all together instead, the accounts
+    /// of a person allowed on 200 apps were a thousand rows read to show 20, on every page.
     pub fn usable_by(
         conn: &mut DbConnection,
         user: UserId,
@@ -260,47 +283,37 @@ impl Account {
         per_page: i64,
     ) -> QueryResult<Page<(ListedAccount, String)>> {
         use crate::schema::{target_users, targets};
-        let usable = || {
-            accounts::table
-                .inner_join(
-                    target_users::table.on(target_users::target_id
-                        .eq(accounts::target_id)
-                        // One plan serves every person (see `unplanned_id`).
-                        .and(target_users::user_id.eq(unplanned_id(user.0)))),
-                )
-                .filter(accounts::owner_user_id.is_null())
-        };
-        let page_of = || {
-            usable()
-                .inner_join(targets::table)
-                .order((
-                    targets::name_key.asc(),
-                    lower(accounts::username).asc(),
-                    accounts::id.asc(),
-                ))
-                .limit(per_page)
-                .offset(Page::<Account>::offset(page, per_page))
-        };
-        let (items, total) = page_with_total(
-            conn,
-            page,
-            |conn| {
-                page_of()
-                    .select((
-                        ListedAccount::as_select(),
-                        targets::name,
-                        count_star().over(),
-                    ))
-                    .load(conn)
-                    .map(with_app_names)
-            },
-            |conn| {
-                page_of()
-                    .select((ListedAccount::as_select(), targets::name))
-                    .load(conn)
-            },
-            |conn| usable().count().get_result(conn),
-        )?;
+        let counts: Vec<(i64, i64)> = target_users::table
+            .inner_join(targets::table)
+            // One plan serves every person (see `unplanned_id`).
+            .filter(target_users::user_id.eq(unplanned_id(user.0)))
+            .order(targets::name_key.asc())
+            .select((targets::id, SharedAccountsOfTarget))
+            .load(conn)?;
+        let total = counts.iter().map(|(_, shared)| shared).sum();
+        let (on_page, skip) =
+            apps_on_page(&counts, Page::<Account>::offset(page, per_page), per_page);
+        if on_page.is_empty() {
+            return Ok(Page::new(Vec::new(), total, page, per_page));
+        }
+        let items = accounts::table
+            .inner_join(
+                target_users::table.on(target_users::target_id
+                    .eq(accounts::target_id)
+                    .and(target_users::user_id.eq(unplanned_id(user.0)))),
+            )
+            .inner_join(targets::table)
+            .filter(accounts::owner_user_id.is_null())
+            .filter(unplanned_in_ids(accounts::target_id, &on_page))
+            .order((
+                targets::name_key.asc(),
+                lower(accounts::username).asc(),
+                accounts::id.asc(),
+            ))
+            .limit(per_page)
+            .offset(skip)
+            .select((ListedAccount::as_select(), targets::name))
+            .load(conn)?;
         Ok(Page::new(items, total, page, per_page))
     }
 
@@ -616,5 +629,47 @@ fn unique_error(error: diesel::result::Error, personal: bool) -> AccountError {
         }
     } else {
         AccountError::Database(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::apps_on_page;
+
+    /// Every page, read app by app, is exactly that slice of the whole list.
+    #[test]
+    fn a_page_falls_in_the_apps_that_hold_its_accounts() {
+        let counts = [(1, 3), (2, 0), (3, 5), (4, 1), (5, 0), (6, 7), (7, 2)];
+        let whole: Vec<(i64, i64)> = counts
+            .iter()
+            .flat_map(|&(app, n)| (0..n).map(move |i| (app, i)))
+            .collect();
+        for per_page in 1..=20 {
+            for page in 0..(whole.len() as i64 / per_page + 2) {
+                let offset = page * per_page;
+                let (apps, skip) = apps_on_page(&counts, offset, per_page);
+                let read: Vec<(i64, i64)> = whole
+                    .iter()
+                    .filter(|(app, _)| apps.contains(app))
+                    .copied()
+                    .skip(skip as usize)
+                    .take(per_page as usize)
+                    .collect();
+                let expected: Vec<(i64, i64)> = whole
+                    .iter()
+                    .copied()
+                    .skip(offset as usize)
+                    .take(per_page as usize)
+                    .collect();
+                assert_eq!(read, expected, "page at {offset}, {per_page} a page");
+                assert!(
+                    apps.iter()
+                        .all(|app| expected.iter().any(|(listed, _)| listed == app)),
+                    "only apps on the page are read: {apps:?} for {expected:?}"
+                );
+            }
+        }
+        assert_eq!(apps_on_page(&[], 0, 20), (vec![], 0));
+        assert_eq!(apps_on_page(&[(1, 0), (2, 0)], 0, 20), (vec![], 0));
     }
 }

@@ -3,7 +3,9 @@
 use diesel::RunQueryDsl;
 use reqwest::StatusCode;
 
-use crate::helpers::{Engine, engine_tests, revealed_password, spawn_app, unescape};
+use crate::helpers::{
+    Engine, add_own_credential, engine_tests, revealed_password, spawn_app, unescape,
+};
 
 engine_tests!(
     admin_creates_a_target_and_an_account_and_reveals_it,
@@ -18,6 +20,7 @@ engine_tests!(
     audit_pages_follow_on_while_events_are_written,
     dashboard_lists_turn_pages_of_their_own,
     usable_accounts_keep_one_plan_for_everyone,
+    usable_accounts_pages_are_slices_of_the_whole_list,
     app_lists_turn_pages_of_their_own,
 );
 
@@ -1048,16 +1051,81 @@ async fn usable_accounts_keep_one_plan_for_everyone(engine: Engine) {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         custom_plans: i64,
     }
-    let plans: Plans = diesel::sql_query(
-        "SELECT generic_plans, custom_plans FROM pg_prepared_statements
-         WHERE statement LIKE '%target_users%' AND statement LIKE '%OVER ()%'",
-    )
-    .get_result(&mut conn)
-    .unwrap();
-    assert!(
-        plans.generic_plans >= 4 && plans.custom_plans <= 6,
-        "the statement was planned for each person: {plans:?}"
-    );
+    // The person's apps with their counts, then the page's accounts in those apps.
+    for statement in ["%(SELECT COUNT(*) FROM%", "%= ANY(CAST(%"] {
+        let plans: Plans = diesel::sql_query(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements
+             WHERE statement LIKE '%target_users%' AND statement LIKE $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(statement)
+        .get_result(&mut conn)
+        .unwrap();
+        assert!(
+            plans.generic_plans >= 4 && plans.custom_plans <= 6,
+            "the statement like {statement} was planned for each person: {plans:?}"
+        );
+    }
+}
+
+/// The shared accounts a person may use are read app by app: whatever the page size, the
+/// pages read one after another are the whole list in order (app name, then username whatever
+/// its case, then id), with apps of no shared account, apps the person may not use and
+/// personal credentials left out, and the total on every page.
+async fn usable_accounts_pages_are_slices_of_the_whole_list(engine: Engine) {
+    use keyholder::models::Account;
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let (member, mia) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    // (app, shared accounts, Mia allowed)
+    let apps = [
+        ("delta", 3, true),
+        ("Alpha", 0, true),
+        ("charlie", 5, true),
+        ("Echo", 1, true),
+        ("bravo", 4, false),
+        ("Foxtrot", 7, true),
+        ("golf", 2, true),
+    ];
+    let mut expected = Vec::new();
+    for (name, shared, allowed) in apps {
+        let target = app.create_target(&owner, name, &[]).await;
+        for i in 0..shared {
+            // Case that differs from the order of the bytes: svcB sorts after svca.
+            let username = ["svcB", "svca", "Svcc", "svcD", "SVCe", "svcf", "svcG"][i];
+            let id = app
+                .create_shared_account(&owner, target, username, "service-password")
+                .await;
+            if allowed {
+                expected.push((name.to_lowercase(), username.to_lowercase(), id));
+            }
+        }
+        if allowed {
+            app.allow(&owner, target, "mia@example.com").await;
+        }
+        if name == "charlie" {
+            add_own_credential(&member, target, "mia", "mia-app-password").await;
+        }
+    }
+    expected.sort();
+    let expected: Vec<i64> = expected.into_iter().map(|(_, _, id)| id).collect();
+    assert_eq!(expected.len(), 18);
+    let mut conn = app.db();
+    for per_page in [1, 2, 3, 4, 5, 7, 17, 18, 20] {
+        let mut read = Vec::new();
+        for page in 1.. {
+            let listed = Account::usable_by(&mut conn, mia.into(), page, per_page).unwrap();
+            assert_eq!(listed.total, 18, "page {page}, {per_page} a page");
+            if listed.items.is_empty() {
+                assert!(page > 1 && (page - 1) * per_page >= 18);
+                break;
+            }
+            assert!(listed.items.len() as i64 <= per_page);
+            read.extend(listed.items.into_iter().map(|(account, _)| account.id.0));
+        }
+        assert_eq!(read, expected, "{per_page} a page");
+    }
 }
 
 /// An app's shared accounts (Overview and Accounts tab) and the people allowed to use them are

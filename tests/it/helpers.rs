@@ -591,6 +591,24 @@ impl TestApp {
     }
 }
 
+/// Stores `member`'s own login for an app (a personal credential with a typed password).
+pub async fn add_own_credential(member: &Browser, target: i64, username: &str, password: &str) {
+    member
+        .submit(
+            &format!("/apps/{target}/accounts/new?kind=personal"),
+            &format!("/apps/{target}/accounts/new"),
+            &[
+                ("kind", "personal"),
+                ("username", username),
+                ("password_mode", "type"),
+                ("password", password),
+                ("password_confirm", password),
+            ],
+        )
+        .await
+        .assert_redirects_to(&format!("/apps/{target}"));
+}
+
 /// Creates a shared account with a typed password as `admin` (on whichever server it talks
 /// to); returns its id.
 pub async fn create_shared_account(

@@ -26,8 +26,9 @@ use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
 use crate::helpers::{
-    Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, add_user, checkout_id_in,
-    create_shared_account, engine_tests, fresh_database, set_up_from_the_command_line,
+    Browser, Engine, OWNER_EMAIL, OWNER_PASSWORD, PgDatabase, add_own_credential, add_user,
+    checkout_id_in, create_shared_account, engine_tests, fresh_database,
+    set_up_from_the_command_line,
 };
 
 const PASSWORD: &str = "member password 123";
@@ -365,23 +366,6 @@ async fn request_credentials(admin: &Browser, target: i64, account: i64) {
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
 }
 
-async fn add_own_credential(member: &Browser, target: i64, username: &str) {
-    member
-        .submit(
-            &format!("/apps/{target}/accounts/new?kind=personal"),
-            &format!("/apps/{target}/accounts/new"),
-            &[
-                ("kind", "personal"),
-                ("username", username),
-                ("password_mode", "type"),
-                ("password", PASSWORD),
-                ("password_confirm", PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirects_to(&format!("/apps/{target}"));
-}
-
 engine_tests!(
     the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statements,
     every_reference_to_a_row_that_can_go_is_indexed,
@@ -419,7 +403,7 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
     }
     let mut conn = server.database.connect().unwrap();
     assert!(checkout_id_in(&member.check_out(shared[0]).await.body).is_some());
-    add_own_credential(&member, apps[0], "mia-00").await;
+    add_own_credential(&member, apps[0], "mia-00", PASSWORD).await;
     request_credentials(&owner, apps[0], own_credential(&mut conn, "mia-00")).await;
     let member_id: i64 = users::table
         .filter(users::email.eq("mia@example.com"))
@@ -572,7 +556,7 @@ async fn the_busiest_pages_read_through_indexes_with_a_fixed_number_of_statement
     }
     for (n, app) in services.iter().enumerate() {
         let username = format!("mia-{:02}", n + 1);
-        add_own_credential(&member, *app, &username).await;
+        add_own_credential(&member, *app, &username, PASSWORD).await;
         if n < 5 {
             let account = own_credential(&mut conn, &username);
             request_credentials(&owner, *app, account).await;
