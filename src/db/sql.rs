@@ -39,39 +39,83 @@ pub fn in_ids<C>(column: C, ids: &[i64]) -> InIds<C>
 where
     C: Expression,
 {
-    let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    InIds {
-        column,
-        json: format!("[{joined}]"),
-        array: format!("{{{joined}}}"),
-    }
+    InIds::listing(column, ids)
+}
+
+/// [`in_ids`] with the list hidden from PostgreSQL's planner as [`unplanned_id`] hides an id:
+/// `= ANY(CAST((SELECT $1) AS BIGINT[]))`, so that a list of one app and a list of five are
+/// served by one generic plan instead of a plan made for each run (SQLite is as [`in_ids`]).
+/// Use it only where one plan serves every list: a short list of rows to find by key.
+pub fn unplanned_in_ids<C>(column: C, ids: &[i64]) -> InIds<C, Unplanned>
+where
+    C: Expression,
+{
+    InIds::listing(column, ids)
+}
+
+/// How PostgreSQL is given an [`InIds`] list: the text around its one bound value. A type, not
+/// a field, so that each way is a statement of its own in diesel's cache of prepared ones.
+pub trait ListPlanning {
+    const OPEN: &'static str;
+    const CLOSE: &'static str;
+}
+
+/// The list as a parameter the planner looks at ([`in_ids`]).
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct Planned;
+
+impl ListPlanning for Planned {
+    const OPEN: &'static str = " = ANY(CAST(";
+    const CLOSE: &'static str = " AS BIGINT[]))";
+}
+
+/// The list behind a one-row subquery ([`unplanned_in_ids`]).
+#[derive(Debug, Clone, Copy, QueryId)]
+pub struct Unplanned;
+
+impl ListPlanning for Unplanned {
+    const OPEN: &'static str = " = ANY(CAST((SELECT ";
+    const CLOSE: &'static str = ") AS BIGINT[]))";
 }
 
 #[derive(Debug, Clone, QueryId)]
-pub struct InIds<C> {
+pub struct InIds<C, P = Planned> {
     column: C,
     /// `[1,2,3]` for SQLite's `json_each`.
     json: String,
     /// `{1,2,3}`, PostgreSQL's array literal.
     array: String,
+    planning: std::marker::PhantomData<P>,
 }
 
-impl<C: Expression> Expression for InIds<C> {
+impl<C, P> InIds<C, P> {
+    fn listing(column: C, ids: &[i64]) -> Self {
+        let joined = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        InIds {
+            column,
+            json: format!("[{joined}]"),
+            array: format!("{{{joined}}}"),
+            planning: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<C: Expression, P> Expression for InIds<C, P> {
     type SqlType = Bool;
 }
 
-impl<C, QS> AppearsOnTable<QS> for InIds<C> where C: AppearsOnTable<QS> {}
+impl<C, P, QS> AppearsOnTable<QS> for InIds<C, P> where C: AppearsOnTable<QS> {}
 
-impl<C, QS> SelectableExpression<QS> for InIds<C> where C: SelectableExpression<QS> {}
+impl<C, P, QS> SelectableExpression<QS> for InIds<C, P> where C: SelectableExpression<QS> {}
 
-impl<C, GB> ValidGrouping<GB> for InIds<C>
+impl<C, P, GB> ValidGrouping<GB> for InIds<C, P>
 where
     C: ValidGrouping<GB>,
 {
     type IsAggregate = C::IsAggregate;
 }
 
-impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InIds<C> {
+impl<C: QueryFragment<Sqlite>, P> QueryFragment<Sqlite> for InIds<C, P> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
         out.push_sql(" IN (SELECT value FROM json_each(");
@@ -81,71 +125,17 @@ impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for InIds<C> {
     }
 }
 
-impl<C: QueryFragment<Pg>> QueryFragment<Pg> for InIds<C> {
+impl<C: QueryFragment<Pg>, P: ListPlanning> QueryFragment<Pg> for InIds<C, P> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.column.walk_ast(out.reborrow())?;
-        out.push_sql(" = ANY(CAST(");
+        out.push_sql(P::OPEN);
         out.push_bind_param::<Text, _>(&self.array)?;
-        out.push_sql(" AS BIGINT[]))");
+        out.push_sql(P::CLOSE);
         Ok(())
     }
 }
 
-impl<C> QueryFragment<MultiBackend> for InIds<C>
-where
-    C: QueryFragment<Sqlite> + QueryFragment<Pg>,
-{
-    fn walk_ast<'b>(&'b self, pass: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
-        MultiBackend::walk_variant_ast(self, pass)
-    }
-}
-
-/// [`in_ids`] with the list hidden from PostgreSQL's planner as [`unplanned_id`] hides an id:
-/// `= ANY(CAST((SELECT $1) AS BIGINT[]))`, so that a list of one app and a list of five are
-/// served by one generic plan instead of a plan made for each run (SQLite is as [`in_ids`]).
-/// Use it only where one plan serves every list: a short list of rows to find by key.
-pub fn unplanned_in_ids<C>(column: C, ids: &[i64]) -> UnplannedInIds<C>
-where
-    C: Expression,
-{
-    UnplannedInIds(in_ids(column, ids))
-}
-
-#[derive(Debug, Clone, QueryId)]
-pub struct UnplannedInIds<C>(InIds<C>);
-
-impl<C: Expression> Expression for UnplannedInIds<C> {
-    type SqlType = Bool;
-}
-
-impl<C, QS> AppearsOnTable<QS> for UnplannedInIds<C> where C: AppearsOnTable<QS> {}
-
-impl<C, QS> SelectableExpression<QS> for UnplannedInIds<C> where C: SelectableExpression<QS> {}
-
-impl<C, GB> ValidGrouping<GB> for UnplannedInIds<C>
-where
-    C: ValidGrouping<GB>,
-{
-    type IsAggregate = C::IsAggregate;
-}
-
-impl<C: QueryFragment<Sqlite>> QueryFragment<Sqlite> for UnplannedInIds<C> {
-    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        self.0.walk_ast(out)
-    }
-}
-
-impl<C: QueryFragment<Pg>> QueryFragment<Pg> for UnplannedInIds<C> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        self.0.column.walk_ast(out.reborrow())?;
-        out.push_sql(" = ANY(CAST((SELECT ");
-        out.push_bind_param::<Text, _>(&self.0.array)?;
-        out.push_sql(") AS BIGINT[]))");
-        Ok(())
-    }
-}
-
-impl<C> QueryFragment<MultiBackend> for UnplannedInIds<C>
+impl<C, P: ListPlanning> QueryFragment<MultiBackend> for InIds<C, P>
 where
     C: QueryFragment<Sqlite> + QueryFragment<Pg>,
 {

@@ -11,7 +11,9 @@ use keyholder::schema::{access_requests, audit_events, notifications, outbound_e
 use mail_parser::MimeHeaders;
 use reqwest::StatusCode;
 
-use crate::helpers::{Browser, Engine, TestApp, engine_tests, revealed_password, spawn_app_with};
+use crate::helpers::{
+    Browser, Engine, TestApp, add_own_credential, engine_tests, revealed_password, spawn_app_with,
+};
 use crate::smtp::{Mailbox, Received, SmtpServer, free_port};
 
 engine_tests!(
@@ -85,20 +87,7 @@ pub async fn cast(engine: &Engine, smtp_port: Option<u16>) -> Cast {
 
 /// `member` stores their own login for the app with "Allow admin access" unticked.
 async fn store_unmanaged(member: &Browser, target: i64, username: &str) {
-    member
-        .submit(
-            &format!("/apps/{target}/accounts/new?kind=personal"),
-            &format!("/apps/{target}/accounts/new"),
-            &[
-                ("kind", "personal"),
-                ("username", username),
-                ("password_mode", "type"),
-                ("password", MEMBER_PASSWORD),
-                ("password_confirm", MEMBER_PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirects_to(&format!("/apps/{target}"));
+    add_own_credential(member, target, username, MEMBER_PASSWORD).await;
 }
 
 fn personal_account(app: &TestApp, target: i64, owner: i64) -> i64 {
@@ -405,20 +394,7 @@ async fn approval_links_are_refused_when_misused(engine: Engine) {
     } = cast(&engine, Some(smtp.port)).await;
     // A second app and credential of Mia's, for a second request.
     let second_target = app.create_target(&owner, "Ledger", &[]).await;
-    member
-        .submit(
-            &format!("/apps/{second_target}/accounts/new?kind=personal"),
-            &format!("/apps/{second_target}/accounts/new"),
-            &[
-                ("kind", "personal"),
-                ("username", "mia@ledger"),
-                ("password_mode", "type"),
-                ("password", MEMBER_PASSWORD),
-                ("password_confirm", MEMBER_PASSWORD),
-            ],
-        )
-        .await
-        .assert_redirects_to(&format!("/apps/{second_target}"));
+    store_unmanaged(&member, second_target, "mia@ledger").await;
     let second_account = personal_account(&app, second_target, member_id);
     press_request_credentials(&admin, target, account).await;
     let first_mail = smtp.mailbox.wait_for(1, MAIL_WAIT).await.remove(0);
