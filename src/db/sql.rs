@@ -19,6 +19,8 @@
 //! - [`count_up_to`]: the rows of a query counted up to a limit and no further
 //!   (`SELECT COUNT(*) FROM (… LIMIT n)`), for a list that only grows (the audit log): its
 //!   count costs at most `n` index entries however long the list has become.
+//! - [`rows_counted`]: a list's length as a scalar subquery selected beside a page of it, so
+//!   the page keeps its index order and stops at its last row (a window count reads them all).
 //! - [`holders_shown`] and [`HoldersOfAccount`]: of the active check-outs of some accounts, the
 //!   first few of each account (a window function in a subquery, which diesel's DSL cannot
 //!   write) and how many there are in all, so that an account forty people hold at once costs
@@ -416,6 +418,40 @@ impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for CountUpTo<Q> {
     }
 }
 
+/// `(SELECT COUNT(*) FROM (query) AS counted)`, an expression to select beside a page's rows:
+/// the whole list's length in the page's own statement. The query stands alone (it may name the
+/// statement's tables, but it is not correlated to its rows), so each engine counts once per
+/// statement, from an index where the query's filter has one, and the page's rows can still be
+/// read in an index's order and stop at the page's end. `count(*) OVER ()` would give the same
+/// number but read and sort every row of the list before the first is returned.
+pub fn rows_counted<Q>(query: Q) -> RowsCounted<Q> {
+    RowsCounted(query)
+}
+
+#[derive(Debug, Clone, QueryId)]
+pub struct RowsCounted<Q>(Q);
+
+impl<Q> Expression for RowsCounted<Q> {
+    type SqlType = BigInt;
+}
+
+impl<Q, QS> AppearsOnTable<QS> for RowsCounted<Q> {}
+
+impl<Q, QS> SelectableExpression<QS> for RowsCounted<Q> {}
+
+impl<Q, GB> ValidGrouping<GB> for RowsCounted<Q> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl<Q: QueryFragment<DB>, DB: Backend> QueryFragment<DB> for RowsCounted<Q> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("(SELECT COUNT(*) FROM (");
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(") AS counted)");
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::SimpleConnection;
@@ -564,5 +600,29 @@ mod tests {
             .load(&mut conn)
             .unwrap();
         assert_eq!(pending, vec![1, 3]);
+    }
+
+    #[test]
+    fn rows_counted_is_the_whole_lists_length_beside_each_row_of_a_page() {
+        let mut conn = connection();
+        let pending = || items::table.filter(items::status.eq("pending"));
+        let query = items::table
+            .order(items::id.desc())
+            .limit(2)
+            .select((items::id, rows_counted(pending().select(items::id))));
+        let page: Vec<(i64, i64)> = query.clone().load(&mut conn).unwrap();
+        // The page stops at two rows; the count is of the counted query, not of the page.
+        assert_eq!(page, vec![(4, 2), (3, 2)]);
+        assert!(
+            QueryFragment::<Sqlite>::is_safe_to_cache_prepared(&query, &Sqlite).unwrap(),
+            "the statement must be cacheable"
+        );
+        let pg = diesel::debug_query::<Pg, _>(&query).to_string();
+        assert!(
+            pg.contains("(SELECT COUNT(*) FROM (SELECT \"items\".\"id\" FROM \"items\" WHERE (\"items\".\"status\" = $1)) AS counted)"),
+            "{pg}"
+        );
+        // Binds stay in the order of the text: the count's before the page's limit.
+        assert!(pg.ends_with("-- binds: [\"pending\", 2]"), "{pg}");
     }
 }

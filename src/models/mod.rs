@@ -129,7 +129,7 @@ impl<T> Page<T> {
     }
 }
 
-/// The rows of a page of a short list (one person's notifications, accounts, credentials) and
+/// The rows of a page of a short list (one person's accounts or credentials, an app's) and
 /// the list's total. On PostgreSQL in one statement, `with_total` selecting `count(*) OVER ()`
 /// beside each row: a round trip fewer, at no cost there. On SQLite, in process, `rows` and
 /// `count` apart: the window would make it sort every row instead of keeping only the page's

@@ -21,6 +21,7 @@ engine_tests!(
     dashboard_lists_turn_pages_of_their_own,
     usable_accounts_keep_one_plan_for_everyone,
     usable_accounts_pages_are_slices_of_the_whole_list,
+    inbox_pages_are_slices_of_the_whole_inbox,
     app_lists_turn_pages_of_their_own,
 );
 
@@ -1126,6 +1127,124 @@ async fn usable_accounts_pages_are_slices_of_the_whole_list(engine: Engine) {
         }
         assert_eq!(read, expected, "{per_page} a page");
     }
+}
+
+/// The inbox shows unread notifications first, then read ones, each newest first; every page
+/// of it, at any size, is the next slice of that order and carries the person's total, and a
+/// page past the last says so. Someone else's notifications never show.
+async fn inbox_pages_are_slices_of_the_whole_inbox(engine: Engine) {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use keyholder::models::Notification;
+    use keyholder::schema::notifications;
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    let (member, mia) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    let mut conn = app.db();
+    let organization: i64 = keyholder::schema::users::table
+        .find(mia)
+        .select(keyholder::schema::users::organization_id)
+        .first(&mut conn)
+        .unwrap();
+    let organization = keyholder::domain::OrganizationId::from(organization);
+    let owner_id: i64 = keyholder::schema::users::table
+        .filter(keyholder::schema::users::email.eq(crate::helpers::OWNER_EMAIL))
+        .select(keyholder::schema::users::id)
+        .first(&mut conn)
+        .unwrap();
+    let start = chrono::Utc::now().naive_utc() - chrono::Duration::days(3);
+    // The owner's notifications interleave Mia's: they must not be counted or shown.
+    for i in 0..23 {
+        let at = start + chrono::Duration::minutes(i);
+        Notification::send(
+            &mut conn,
+            organization,
+            mia.into(),
+            &format!("Note {i:02}"),
+            "/",
+            at,
+        )
+        .unwrap();
+        if i % 4 == 0 {
+            Notification::send(
+                &mut conn,
+                organization,
+                owner_id.into(),
+                "Not Mia's",
+                "/",
+                at,
+            )
+            .unwrap();
+        }
+    }
+    let ids: Vec<i64> = notifications::table
+        .filter(notifications::user_id.eq(mia))
+        .order(notifications::id)
+        .select(notifications::id)
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(ids.len(), 23);
+    let read = [2, 5, 6, 11, 17, 22];
+    for i in read {
+        let link = Notification::open(&mut conn, mia.into(), ids[i], start).unwrap();
+        assert_eq!(link.as_deref(), Some("/"));
+    }
+    let unread = (0..23).rev().filter(|i| !read.contains(i));
+    let expected: Vec<i64> = unread
+        .chain(read.into_iter().rev())
+        .map(|i| ids[i])
+        .collect();
+    for per_page in [1, 3, 5, 10, 17, 23, 30] {
+        let mut shown = Vec::new();
+        for page in 1.. {
+            let inbox = Notification::inbox(&mut conn, mia.into(), page, per_page).unwrap();
+            assert_eq!(inbox.total, 23, "page {page}, {per_page} a page");
+            if inbox.items.is_empty() {
+                assert!(page > 1 && (page - 1) * per_page >= 23);
+                break;
+            }
+            assert!(inbox.items.len() as i64 <= per_page);
+            for note in &inbox.items {
+                assert_eq!(
+                    note.read_at.is_none(),
+                    !read.iter().any(|&i| ids[i] == note.id)
+                );
+            }
+            shown.extend(inbox.items.iter().map(|note| note.id));
+        }
+        assert_eq!(shown, expected, "{per_page} a page");
+    }
+    let nobody = Notification::inbox(&mut conn, 999.into(), 1, 10).unwrap();
+    assert_eq!((nobody.items.len(), nobody.total), (0, 0));
+
+    // The dashboard: ten a page, unread first.
+    let first = member.get("/").await;
+    first.assert_contains("Page 1 of 3");
+    first.assert_contains("17 unread");
+    let at = |name: &str| {
+        first
+            .body
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} shown"))
+    };
+    assert!(at(">Note 21<") < at(">Note 20<") && at(">Note 20<") < at(">Note 19<"));
+    assert!(
+        !first.body.contains(">Note 22<"),
+        "read, so on a later page"
+    );
+    assert!(!first.body.contains("Not Mia's"));
+    let last = member.get("/?page=3").await;
+    last.assert_contains("Page 3 of 3");
+    let at = |name: &str| {
+        last.body
+            .find(name)
+            .unwrap_or_else(|| panic!("{name} shown"))
+    };
+    assert!(at(">Note 06<") < at(">Note 05<") && at(">Note 05<") < at(">Note 02<"));
+    let past = member.get("/?page=4").await;
+    assert_eq!(past.status, reqwest::StatusCode::OK);
+    past.assert_contains("past the last of your notifications");
 }
 
 /// An app's shared accounts (Overview and Accounts tab) and the people allowed to use them are
