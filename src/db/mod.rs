@@ -339,8 +339,11 @@ impl ManageConnection for ConnectionManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        std::thread::panicking()
+    /// A connection is not taken back while its thread unwinds from a panic, nor when a
+    /// transaction was left open on it (a panic inside one, caught further up): the next page
+    /// would otherwise run inside that transaction, on its old snapshot.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -458,14 +461,15 @@ impl Database {
             && let Some(mut conn) = self.pool.try_get()
         {
             let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                read_only(&mut conn, work)
+                read_only(&mut conn, |conn| one_snapshot(conn, work))
             }));
             return match read {
                 Ok(result) => result,
                 Err(_) => Err(E::from(anyhow::anyhow!("a database read panicked"))),
             };
         }
-        self.run(move |conn| read_only(conn, work)).await
+        self.run(move |conn| read_only(conn, |conn| one_snapshot(conn, work)))
+            .await
     }
 
     /// Answers whether the database responds at all (for `/healthz`).
@@ -473,6 +477,47 @@ impl Database {
         self.run(|conn| conn.batch_execute("SELECT 1").context("ping"))
             .await
             .is_ok()
+    }
+}
+
+/// Runs `work` in one read transaction on SQLite (`BEGIN` … `COMMIT`; it takes no write lock).
+/// Every statement of a page then reads the same snapshot, so a list and its count agree even
+/// while others write, and SQLite takes its read locks once for the page instead of once per
+/// statement (each a pair of `fcntl` calls and the process-wide lock bookkeeping that goes with
+/// them, which the pages' threads contended for). PostgreSQL runs the statements as they come:
+/// there `BEGIN` and `COMMIT` would be two more round trips.
+///
+/// Should `work` panic, the transaction is left open; the pool then drops the connection
+/// instead of taking it back ([`ConnectionManager::has_broken`]).
+fn one_snapshot<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<anyhow::Error>,
+{
+    enum Failed<E> {
+        Work(E),
+        Database(diesel::result::Error),
+    }
+    impl<E> From<diesel::result::Error> for Failed<E> {
+        fn from(error: diesel::result::Error) -> Self {
+            Failed::Database(error)
+        }
+    }
+    if !matches!(conn, DbConnection::Sqlite(_)) {
+        return work(conn);
+    }
+    // A read transaction: a plain (deferred) `BEGIN` on purpose, which takes no write lock.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "reads only: writes go through db::transaction"
+    )]
+    let read = conn.transaction(|conn| work(conn).map_err(Failed::Work));
+    match read {
+        Ok(value) => Ok(value),
+        Err(Failed::Work(error)) => Err(error),
+        Err(Failed::Database(error)) => Err(E::from(
+            anyhow::Error::new(error).context("a read transaction failed"),
+        )),
     }
 }
 
@@ -824,6 +869,61 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(db.read(count_of_t).await.unwrap(), 2);
+    }
+
+    /// A page's statements read one snapshot: a row committed by someone else between two of
+    /// them is not seen by the second. A read that panics leaves its transaction open, and its
+    /// connection is then dropped, not reused on that old snapshot.
+    #[actix_web::test]
+    async fn a_read_sees_one_snapshot_and_a_panic_does_not_keep_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("snapshot.db");
+        let url = DatabaseUrl::sqlite_file(path.clone());
+        let db = Database::open(&url, 1).unwrap();
+        db.run(|conn| {
+            conn.batch_execute("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1)")
+                .context("create")
+        })
+        .await
+        .unwrap();
+        let other_writer = move || {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let mut conn = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+                conn.batch_execute("INSERT INTO t VALUES (2)").unwrap();
+            })
+            .join()
+            .unwrap();
+        };
+        let write = other_writer.clone();
+        let (before, after) = db
+            .read(move |conn| {
+                let before = count_of_t(conn)?;
+                write();
+                Ok::<_, anyhow::Error>((before, count_of_t(conn)?))
+            })
+            .await
+            .unwrap();
+        assert_eq!((before, after), (1, 1), "one snapshot for the whole read");
+        assert_eq!(
+            db.read(count_of_t).await.unwrap(),
+            2,
+            "the next read sees it"
+        );
+
+        let panicked = db
+            .read(|conn| -> anyhow::Result<()> {
+                count_of_t(conn)?;
+                panic!("a bug in a read")
+            })
+            .await;
+        assert!(panicked.is_err());
+        other_writer();
+        assert_eq!(
+            db.read(count_of_t).await.unwrap(),
+            3,
+            "a read after the panic is not inside the panicked read's transaction"
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
