@@ -441,6 +441,7 @@ impl Database {
     }
 
     /// Runs a short read for a page: a bounded, indexed query or a few, that writes nothing.
+    /// On SQLite its statements read one snapshot (see [`one_snapshot`]).
     ///
     /// On SQLite the read runs right here, on the calling thread, when the pool has an idle
     /// connection: it is the process's own CPU work, no longer than the hand-off to a blocking
@@ -457,19 +458,41 @@ impl Database {
         T: Send + 'static,
         E: From<anyhow::Error> + Send + 'static,
     {
+        self.read_as(work, Snapshot::One).await
+    }
+
+    /// [`Database::read`] for work of a single statement, which is a transaction of its own on
+    /// every engine: no `BEGIN` and `COMMIT` around it.
+    pub async fn read_statement<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<anyhow::Error> + Send + 'static,
+    {
+        self.read_as(work, Snapshot::PerStatement).await
+    }
+
+    async fn read_as<T, E, F>(&self, work: F, snapshot: Snapshot) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<anyhow::Error> + Send + 'static,
+    {
+        let reading = move |conn: &mut DbConnection| match snapshot {
+            Snapshot::One => read_only(conn, |conn| one_snapshot(conn, work)),
+            Snapshot::PerStatement => read_only(conn, work),
+        };
         if self.engine == Engine::Sqlite
             && let Some(mut conn) = self.pool.try_get()
         {
-            let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                read_only(&mut conn, |conn| one_snapshot(conn, work))
-            }));
+            let read =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| reading(&mut conn)));
             return match read {
                 Ok(result) => result,
                 Err(_) => Err(E::from(anyhow::anyhow!("a database read panicked"))),
             };
         }
-        self.run(move |conn| read_only(conn, |conn| one_snapshot(conn, work)))
-            .await
+        self.run(reading).await
     }
 
     /// Answers whether the database responds at all (for `/healthz`).
@@ -478,6 +501,15 @@ impl Database {
             .await
             .is_ok()
     }
+}
+
+/// How the statements of a read see the database.
+#[derive(Clone, Copy)]
+enum Snapshot {
+    /// All of them one snapshot ([`one_snapshot`]).
+    One,
+    /// Each its own (a read of one statement).
+    PerStatement,
 }
 
 /// Runs `work` in one read transaction on SQLite (`BEGIN` … `COMMIT`; it takes no write lock).

@@ -154,11 +154,12 @@ impl SessionStore for DatabaseSessionStore {
         let granularity =
             chrono::Duration::from_std(EXTEND_GRANULARITY).unwrap_or(chrono::Duration::zero());
         // The signed-in person, their organization and unread count come in the same statement
-        // as the session: every signed-in page needs them.
+        // as the session: every signed-in page needs them. One statement, so no transaction
+        // around it.
         let key = id.clone();
         let found = self
             .db
-            .read(move |conn| Ok(SessionRow::find_with_viewer(conn, &key)?))
+            .read_statement(move |conn| Ok(SessionRow::find_with_viewer(conn, &key)?))
             .await
             .map_err(|e: anyhow::Error| LoadError::Other(e))?;
         let row = match found {

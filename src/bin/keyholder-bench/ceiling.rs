@@ -1,9 +1,9 @@
 //! The ceiling: the least a Keyholder page can cost. Same shape as `keyholder serve` — a tokio
 //! runtime, actix-web's `HttpServer` with the configured number of workers, the same
 //! `Database` (r2d2 pool of the configured size, connections set up the same way, the read
-//! made as a page makes its reads: `Database::read`) — and one handler that reads one row and
-//! returns a tiny page. No session, no
-//! template, no middleware: what the framework and the database can do at all.
+//! made as a page makes a read of one statement: `Database::read_statement`) — and one handler
+//! that reads one row and returns a tiny page. No session, no template, no middleware: what the
+//! framework and the database can do at all.
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use diesel::prelude::*;
@@ -20,7 +20,7 @@ struct Query {
 async fn one_row(db: web::Data<Database>, query: web::Query<Query>) -> HttpResponse {
     let id = query.id;
     let name = db
-        .read(move |conn| {
+        .read_statement(move |conn| {
             users::table
                 .find(id)
                 .select(users::name)
