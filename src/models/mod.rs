@@ -129,12 +129,13 @@ impl<T> Page<T> {
     }
 }
 
-/// The rows of a page of a short list (one person's accounts or credentials, an app's) and
-/// the list's total. On PostgreSQL in one statement, `with_total` selecting `count(*) OVER ()`
-/// beside each row: a round trip fewer, at no cost there. On SQLite, in process, `rows` and
-/// `count` apart: the window would make it sort every row instead of keeping only the page's
-/// (twice the time for a person with a thousand accounts). Past the last page, where no row
-/// carries the total, it is counted on its own.
+/// The rows of a page of a short list (a person's own credentials; an app's accounts or allowed
+/// people) and the list's total. On PostgreSQL in one statement, `with_total` selecting
+/// `count(*) OVER ()` beside each row: a round trip fewer, at no cost there. On SQLite, in
+/// process, `rows` and `count` apart: the window would make it sort every row instead of keeping
+/// only the page's (twice the time for a person with a thousand accounts). Past the last page,
+/// where no row carries the total, it is counted on its own. A list that only grows (the inbox)
+/// counts beside its page with `db::sql::rows_counted` instead, so the page keeps its index order.
 pub(crate) fn page_with_total<T>(
     conn: &mut crate::db::DbConnection,
     page: i64,
