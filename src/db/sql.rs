@@ -16,6 +16,8 @@
 //! - [`AccountsOfTarget`] and [`UnmanagedOfTarget`]: the same, for the accounts of the
 //!   statement's `targets` row (Manage Apps shows both counts beside each app);
 //!   [`SharedAccountsOfTarget`], its shared ones (the dashboard's list of them is paged by app).
+//! - [`HolderName`]: the name of a check-out's holder, a correlated subquery in place of a join
+//!   (see its note).
 //! - [`count_up_to`]: the rows of a query counted up to a limit and no further
 //!   (`SELECT COUNT(*) FROM (… LIMIT n)`), for a list that only grows (the audit log): its
 //!   count costs at most `n` index entries however long the list has become.
@@ -218,18 +220,19 @@ impl<DB: Backend> QueryFragment<DB> for PendingStatus {
     }
 }
 
-/// Declares a correlated `(SELECT COUNT(*) …)` of a row of the statement, the row's table
+/// Declares a correlated scalar subquery of a row of the statement — `(SELECT COUNT(*) …)` by
+/// `correlated_count!`, any one value of type `$sql_type` by `correlated!` — the row's table
 /// named by `$column` (the expression may be selected wherever that column may): its text never
 /// changes, so its statement is prepared once (one type per text: diesel caches a prepared
 /// statement by the query's type).
-macro_rules! correlated_count {
-    ($(#[$doc:meta])* $name:ident, $column:path, $sql:literal) => {
+macro_rules! correlated {
+    ($(#[$doc:meta])* $name:ident, $sql_type:ty, $column:path, $sql:literal) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, QueryId)]
         pub struct $name;
 
         impl Expression for $name {
-            type SqlType = BigInt;
+            type SqlType = $sql_type;
         }
 
         impl<QS> AppearsOnTable<QS> for $name where $column: AppearsOnTable<QS> {}
@@ -246,6 +249,12 @@ macro_rules! correlated_count {
                 Ok(())
             }
         }
+    };
+}
+
+macro_rules! correlated_count {
+    ($(#[$doc:meta])* $name:ident, $column:path, $sql:literal) => {
+        correlated!($(#[$doc])* $name, BigInt, $column, $sql);
     };
 }
 
@@ -294,17 +303,20 @@ pub const HOLDERS_NAMED: i64 = 3;
 /// which finds none at once on a page nobody holds anything of: the ranking below is then
 /// never run), of which only those the ranking keeps: `+checkouts.id IN (SELECT …)` on SQLite,
 /// `checkouts.id = ANY(ARRAY(SELECT …))` on PostgreSQL; each engine computes the list once, and
-/// only when a row needs it.
+/// only when a row needs it. The accounts are given as [`unplanned_in_ids`] gives them: a page
+/// of 20 accounts and an empty list of held ones looked cheaper to plan for than PostgreSQL's
+/// generic plan, so the dashboard's statement was planned on every run (0.4–0.7 ms, several
+/// times its run).
 pub fn holders_shown(accounts: &[i64], viewer: i64) -> HoldersShown {
     HoldersShown {
-        accounts: in_ids(crate::schema::checkouts::account_id, accounts),
+        accounts: unplanned_in_ids(crate::schema::checkouts::account_id, accounts),
         viewer,
     }
 }
 
 #[derive(Debug, Clone, QueryId)]
 pub struct HoldersShown {
-    accounts: InIds<crate::schema::checkouts::account_id>,
+    accounts: InIds<crate::schema::checkouts::account_id, Unplanned>,
     viewer: i64,
 }
 
@@ -335,7 +347,7 @@ impl HoldersShown {
     ) -> QueryResult<()>
     where
         DB: Backend + diesel::sql_types::HasSqlType<BigInt>,
-        InIds<crate::schema::checkouts::account_id>: QueryFragment<DB>,
+        InIds<crate::schema::checkouts::account_id, Unplanned>: QueryFragment<DB>,
         i64: diesel::serialize::ToSql<BigInt, DB>,
     {
         out.push_sql("(");
@@ -391,6 +403,17 @@ correlated_count!(
     "(SELECT COUNT(*) FROM \"checkouts\" AS \"held\" \
      WHERE \"held\".\"account_id\" = \"checkouts\".\"account_id\" \
      AND \"held\".\"ended_at\" IS NULL)"
+);
+
+correlated!(
+    /// `(SELECT name FROM users WHERE id = checkouts.user_id)`: the holder's name of the
+    /// statement's `checkouts` row. A subquery rather than a join, so that no plan may read all
+    /// of `users` to hash them for the few check-outs a page shows: PostgreSQL's one plan for
+    /// every list of accounts (see [`holders_shown`]) cannot know how few they are.
+    HolderName,
+    Text,
+    crate::schema::checkouts::user_id,
+    "(SELECT \"users\".\"name\" FROM \"users\" WHERE \"users\".\"id\" = \"checkouts\".\"user_id\")"
 );
 
 /// The rows `query` returns, counted: `SELECT COUNT(*) FROM (query)`. Give the query a limit

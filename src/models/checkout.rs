@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::db::DbConnection;
-use crate::db::sql::{HoldersOfAccount, holders_shown, in_ids};
+use crate::db::sql::{HolderName, HoldersOfAccount, holders_shown, unplanned_in_ids};
 use crate::domain::{AccountId, CheckoutType, OrganizationId, TargetId, UserId};
 use crate::models::{ListedAccount, Page};
 use crate::schema::{checkouts, users};
@@ -170,10 +170,9 @@ impl Checkout {
             return Ok(Vec::new());
         }
         let rows: Vec<(Checkout, String, i64)> = checkouts::table
-            .inner_join(users::table)
             .filter(holders_shown(accounts, viewer.0))
             .order((checkouts::started_at.asc(), checkouts::id.asc()))
-            .select((Checkout::as_select(), users::name, HoldersOfAccount))
+            .select((Checkout::as_select(), HolderName, HoldersOfAccount))
             .load(conn)?;
         Ok(rows
             .into_iter()
@@ -229,18 +228,17 @@ impl Checkout {
     ) -> QueryResult<Vec<(ActiveCheckout, ListedAccount, String)>> {
         use crate::schema::{accounts, targets};
         let rows: Vec<(Checkout, String, i64, ListedAccount, String)> = checkouts::table
-            .inner_join(users::table)
             .inner_join(accounts::table.on(accounts::id.eq(checkouts::account_id)))
             .inner_join(targets::table.on(targets::id.eq(accounts::target_id)))
             // Each branch a search of its own index (SQLite: MULTI-INDEX OR; PostgreSQL:
             // BitmapOr), not a walk of every active check-out: `held` by the primary key alone
             // (with `ended_at IS NULL` beside it, SQLite walks every active check-out by
             // `checkouts_active_expiry`), so one that ended since is read and left out below.
-            .filter(holders_shown(accounts, user.0).or(in_ids(checkouts::id, held)))
+            .filter(holders_shown(accounts, user.0).or(unplanned_in_ids(checkouts::id, held)))
             .order((checkouts::started_at.asc(), checkouts::id.asc()))
             .select((
                 Checkout::as_select(),
-                users::name,
+                HolderName,
                 HoldersOfAccount,
                 ListedAccount::as_select(),
                 targets::name,

@@ -20,6 +20,7 @@ engine_tests!(
     audit_pages_follow_on_while_events_are_written,
     dashboard_lists_turn_pages_of_their_own,
     usable_accounts_keep_one_plan_for_everyone,
+    dashboard_check_outs_keep_one_plan_for_every_page,
     usable_accounts_pages_are_slices_of_the_whole_list,
     inbox_pages_are_slices_of_the_whole_inbox,
     app_lists_turn_pages_of_their_own,
@@ -985,6 +986,60 @@ async fn dashboard_lists_turn_pages_of_their_own(engine: Engine) {
     assert!(svc00_row.contains("CheckIn credential"), "{svc00_row}");
 }
 
+/// The one id column of each row `sql` returns.
+fn ids(conn: &mut keyholder::db::DbConnection, sql: &str) -> Vec<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    diesel::sql_query(sql)
+        .load::<Id>(conn)
+        .unwrap()
+        .into_iter()
+        .map(|row| row.id)
+        .collect()
+}
+
+/// How often PostgreSQL planned the one statement this connection prepared that matches
+/// `condition` (on `pg_prepared_statements`): with its generic plan, and for the run's values.
+#[derive(diesel::QueryableByName, Debug)]
+struct Plans {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    generic_plans: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    custom_plans: i64,
+}
+
+fn plans_of(conn: &mut keyholder::db::DbConnection, condition: &str) -> Plans {
+    diesel::sql_query(format!(
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE {condition}"
+    ))
+    .get_result(conn)
+    .unwrap()
+}
+
+/// PostgreSQL: `members` members and `apps` apps of five shared accounts each, in the first
+/// organization, written by SQL (the plan tests need more rows than forms would write quickly).
+fn members_and_apps(conn: &mut keyholder::db::DbConnection, members: u32, apps: u32) {
+    use diesel::connection::SimpleConnection;
+    conn.batch_execute(&format!(
+        "INSERT INTO users (organization_id, email, name, role, password_hash, created_at, updated_at)
+         SELECT 1, 'member' || g || '@example.com', 'Member ' || g, 'member', 'x', now(), now()
+         FROM generate_series(1, {members}) AS g;
+         INSERT INTO targets (organization_id, name, name_key, address, description, connector,
+             connector_settings, checkout_type, exclusive_minutes, password_policy, created_at,
+             updated_at)
+         SELECT 1, 'App ' || g, 'app ' || g, '', '', 'none', '{{}}', 'regular', 60, '{{}}', now(), now()
+         FROM generate_series(1, {apps}) AS g;
+         INSERT INTO accounts (organization_id, target_id, username, secret, notes, auto_reset,
+             admin_access, created_at, updated_at)
+         SELECT 1, t.id, 'user' || g, '\\x00', '', false, true, now(), now()
+         FROM targets t, generate_series(1, 5) AS g;"
+    ))
+    .unwrap();
+}
+
 /// PostgreSQL plans a prepared statement for its first five runs, then keeps a generic plan
 /// only if it is estimated no dearer than the specific ones. With one person allowed on many
 /// apps and the others on one each, the dashboard's shared-accounts statement was planned anew
@@ -1004,21 +1059,7 @@ async fn usable_accounts_keep_one_plan_for_everyone(engine: Engine) {
         return;
     };
     // 3 000 apps of five shared accounts each; 201 members.
-    conn.batch_execute(
-        "INSERT INTO users (organization_id, email, name, role, password_hash, created_at, updated_at)
-         SELECT 1, 'member' || g || '@example.com', 'Member ' || g, 'member', 'x', now(), now()
-         FROM generate_series(1, 201) AS g;
-         INSERT INTO targets (organization_id, name, name_key, address, description, connector,
-             connector_settings, checkout_type, exclusive_minutes, password_policy, created_at,
-             updated_at)
-         SELECT 1, 'App ' || g, 'app ' || g, '', '', 'none', '{}', 'regular', 60, '{}', now(), now()
-         FROM generate_series(1, 3000) AS g;
-         INSERT INTO accounts (organization_id, target_id, username, secret, notes, auto_reset,
-             admin_access, created_at, updated_at)
-         SELECT 1, t.id, 'user' || g, '\\x00', '', false, true, now(), now()
-         FROM targets t, generate_series(1, 5) AS g;",
-    )
-    .unwrap();
+    members_and_apps(&mut conn, 201, 3000);
     // The first member may use 1 000 apps, every other one a single app.
     conn.batch_execute(
         "INSERT INTO target_users (target_id, user_id)
@@ -1030,42 +1071,148 @@ async fn usable_accounts_keep_one_plan_for_everyone(engine: Engine) {
          ANALYZE;",
     )
     .unwrap();
-    #[derive(diesel::QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
-    let one_app: Id = diesel::sql_query("SELECT max(id) AS id FROM users WHERE role = 'member'")
-        .get_result(&mut conn)
-        .unwrap();
+    let one_app = ids(
+        &mut conn,
+        "SELECT max(id) AS id FROM users WHERE role = 'member'",
+    )[0];
     for _ in 0..10 {
-        let page = Account::usable_by(&mut conn, one_app.id.into(), 1, 20).unwrap();
+        let page = Account::usable_by(&mut conn, one_app.into(), 1, 20).unwrap();
         assert_eq!(
             page.total, 5,
             "the five shared accounts of the member's one app"
         );
     }
-    #[derive(diesel::QueryableByName, Debug)]
-    struct Plans {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        generic_plans: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        custom_plans: i64,
-    }
     // The person's apps with their counts, then the page's accounts in those apps.
     for statement in ["%(SELECT COUNT(*) FROM%", "%= ANY(CAST(%"] {
-        let plans: Plans = diesel::sql_query(
-            "SELECT generic_plans, custom_plans FROM pg_prepared_statements
-             WHERE statement LIKE '%target_users%' AND statement LIKE $1",
-        )
-        .bind::<diesel::sql_types::Text, _>(statement)
-        .get_result(&mut conn)
-        .unwrap();
+        let plans = plans_of(
+            &mut conn,
+            &format!("statement LIKE '%target_users%' AND statement LIKE '{statement}'"),
+        );
         assert!(
             plans.generic_plans >= 4 && plans.custom_plans <= 6,
             "the statement like {statement} was planned for each person: {plans:?}"
         );
     }
+}
+
+/// The dashboard reads the active check-outs of the page's 20 accounts and of the person's
+/// held ones in one statement. Given the lists as parameters, PostgreSQL found a plan for each
+/// run's lists cheaper than its generic plan (an empty list of held ones costs nothing), so the
+/// statement was planned on every dashboard, at ten times the cost of running it. The lists
+/// are now hidden from the planner and the statement keeps one plan, whoever looks, while its
+/// answers stay those of the check-outs in the database.
+async fn dashboard_check_outs_keep_one_plan_for_every_page(engine: Engine) {
+    use diesel::connection::SimpleConnection;
+    use keyholder::models::Checkout;
+    let app = spawn_app(&engine).await;
+    let _owner = app.set_up().await;
+    let mut conn = app.db();
+    let Engine::Postgres(_) = engine else {
+        // SQLite plans a prepared statement once; the answers are checked below on PostgreSQL
+        // and by the dashboard's tests on both engines.
+        assert!(
+            Checkout::active_for_accounts_or_held(&mut conn, &[1, 2], &[], 1.into())
+                .unwrap()
+                .is_empty()
+        );
+        return;
+    };
+    // 300 members; 400 apps of five shared accounts; 20 000 ended check-outs; now, the last
+    // four members hold every seventh of the first 240 accounts, three of them each. A quiet
+    // organization: most people hold nothing, so most dashboards ask about no held check-out.
+    members_and_apps(&mut conn, 300, 400);
+    conn.batch_execute(
+        "INSERT INTO checkouts (organization_id, account_id, target_id, user_id, mode, started_at,
+             expires_at, ended_at, end_reason, reminded)
+         SELECT 1, a.id, a.target_id, u.id, 'regular', now() - interval '2 days',
+             now() - interval '1 day', now() - interval '1 day', 'checked_in', false
+         FROM accounts a, (SELECT id FROM users WHERE role = 'member' ORDER BY id LIMIT 10) AS u;
+         INSERT INTO checkouts (organization_id, account_id, target_id, user_id, mode, started_at,
+             expires_at, reminded)
+         SELECT 1, a.id, a.target_id, u.id, 'regular', now() - interval '1 minute' * u.id,
+             now() + interval '1 hour', false
+         FROM (SELECT id, target_id FROM accounts ORDER BY id LIMIT 240) AS a
+         JOIN (SELECT id FROM users WHERE role = 'member' ORDER BY id DESC LIMIT 4) AS u
+             ON (u.id + a.id) % 4 < 3
+         WHERE a.id % 7 = 0;
+         ANALYZE;",
+    )
+    .unwrap();
+    let members = ids(
+        &mut conn,
+        "SELECT id FROM users WHERE role = 'member' ORDER BY id",
+    );
+    let accounts = ids(&mut conn, "SELECT id FROM accounts ORDER BY id");
+    // Eight who hold nothing, then the four who do.
+    let viewers = members.iter().take(8).chain(&members[members.len() - 4..]);
+    for (turn, member) in viewers.enumerate() {
+        // Each dashboard its own page of 20 accounts and the member's own held check-outs.
+        let page = &accounts[turn * 20..turn * 20 + 20];
+        let held = ids(
+            &mut conn,
+            &format!(
+                "SELECT id FROM checkouts WHERE user_id = {member} AND ended_at IS NULL ORDER BY id LIMIT 10"
+            ),
+        );
+        let found = Checkout::active_for_accounts_or_held(&mut conn, page, &held, (*member).into())
+            .unwrap();
+        let on_page = Checkout::active_for_accounts(&mut conn, page, (*member).into()).unwrap();
+        // What the database holds: of each account of the page, its first three holders and
+        // the member's own; and every check-out the member holds.
+        let list = |ids: &[i64]| ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let expected_on_page = ids(
+            &mut conn,
+            &format!(
+                "SELECT id FROM (SELECT id, user_id, ROW_NUMBER() OVER (PARTITION BY account_id
+                 ORDER BY started_at, id) AS place FROM checkouts
+                 WHERE account_id IN ({}) AND ended_at IS NULL) AS ranked
+                 WHERE place <= 3 OR user_id = {member} ORDER BY id",
+                list(page)
+            ),
+        );
+        let mut shown: Vec<i64> = on_page.iter().map(|a| a.checkout.id).collect();
+        shown.sort_unstable();
+        assert_eq!(
+            shown, expected_on_page,
+            "the page's holders for member {member}"
+        );
+        assert!(
+            !expected_on_page.is_empty() || turn > 0,
+            "the first page has holders to show"
+        );
+        let mut both: Vec<i64> = found.iter().map(|(a, _, _)| a.checkout.id).collect();
+        both.sort_unstable();
+        let mut expected = expected_on_page.clone();
+        expected.extend(&held);
+        expected.sort_unstable();
+        expected.dedup();
+        assert_eq!(
+            both, expected,
+            "the dashboard's check-outs for member {member}"
+        );
+        for (active, account, _) in &found {
+            assert_eq!(active.checkout.account_id, account.id);
+            assert!(active.holders >= 1 && !active.holder_name.is_empty());
+        }
+    }
+    // With the page's accounts and their apps (the dashboard); the check-outs alone (an app's
+    // accounts).
+    let plans = [true, false].map(|joined| {
+        plans_of(
+            &mut conn,
+            &format!(
+                "statement LIKE '%ROW_NUMBER() OVER%'
+                 AND (statement LIKE '%JOIN \"accounts\"%') = {joined}"
+            ),
+        )
+    });
+    assert!(
+        plans
+            .iter()
+            .all(|p| p.generic_plans >= 6 && p.custom_plans <= 6),
+        "the check-outs statements (joined with accounts or not) were planned for each page: \
+         {plans:?}"
+    );
 }
 
 /// The shared accounts a person may use are read app by app: whatever the page size, the
