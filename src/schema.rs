@@ -7,6 +7,7 @@ diesel::table! {
         name -> Text,
         created_at -> Timestamp,
         allow_force_checkin -> Bool,
+        people -> BigInt,
     }
 }
 

@@ -15,6 +15,8 @@ pub struct Organization {
     pub created_at: NaiveDateTime,
     /// Owners may end someone else's exclusive check-out (off by default).
     pub allow_force_checkin: bool,
+    /// How many people it has, kept by the database's triggers on `users`.
+    pub people: i64,
 }
 
 impl Organization {

@@ -159,16 +159,6 @@ impl User {
             })
     }
 
-    pub fn count_in_organization(
-        conn: &mut DbConnection,
-        organization: OrganizationId,
-    ) -> QueryResult<i64> {
-        users::table
-            .filter(users::organization_id.eq(organization.0))
-            .count()
-            .get_result(conn)
-    }
-
     /// People of one organization, by name, optionally filtered by a part of name or email.
     pub fn search(
         conn: &mut DbConnection,

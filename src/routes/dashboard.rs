@@ -11,7 +11,7 @@ use crate::errors::AppError;
 use crate::lending::view::{AccountRow, dashboard_rows};
 use crate::models::access_request::{AccessRequest, RequestView};
 use crate::models::account::OwnCredential;
-use crate::models::{Account, Notification, Page, User};
+use crate::models::{Account, Notification, Page};
 use crate::routes::apps::page_number;
 use crate::state::SharedState;
 use crate::web::{Layout, RawForm, Viewer, see_other};
@@ -71,7 +71,6 @@ pub async fn get(
     state: SharedState,
     query: web::Query<Query>,
 ) -> Result<DashboardPage, AppError> {
-    let organization_id = viewer.user.organization_id;
     let is_admin = viewer.user.role.is_admin();
     let page = page_number(query.page.as_deref());
     let shared_page = page_number(query.shared.as_deref());
@@ -79,14 +78,9 @@ pub async fn get(
     let asked_page = page_number(query.asked.as_deref());
     let held_page = page_number(query.held.as_deref());
     let (user, now) = (viewer.user.clone(), state.clock.now_naive());
-    let (people_count, notifications, checked_out, usable, credentials, waiting) = state
+    let (notifications, checked_out, usable, credentials, waiting) = state
         .db
         .read(move |conn| {
-            let count = if is_admin {
-                User::count_in_organization(conn, organization_id)?
-            } else {
-                0
-            };
             let inbox = Notification::inbox(conn, user.id, page, NOTIFICATIONS_PER_PAGE)?;
             let usable = Account::usable_by(conn, user.id, shared_page, USABLE_PER_PAGE)?;
             let (listed, total, per_page, shown_page) =
@@ -98,7 +92,6 @@ pub async fn get(
             let waiting =
                 AccessRequest::waiting_for(conn, user.id, now, asked_page, WAITING_PER_PAGE)?;
             Ok::<_, AppError>((
-                count,
                 inbox,
                 held,
                 Page::new(listed, total, shown_page, per_page),
@@ -123,7 +116,7 @@ pub async fn get(
         },
         organization: viewer.organization.name.clone(),
         is_admin,
-        people_count,
+        people_count: viewer.organization.people,
         notifications,
         checked_out,
         usable,

@@ -42,6 +42,7 @@ pub struct LoadedViewer {
     organization_name: String,
     organization_created_at: NaiveDateTime,
     allow_force_checkin: bool,
+    people: i64,
     unread: i64,
 }
 
@@ -63,6 +64,7 @@ impl LoadedViewer {
             organization_name: organization.name,
             organization_created_at: organization.created_at,
             allow_force_checkin: organization.allow_force_checkin,
+            people: organization.people,
             unread,
         }
     }
@@ -88,6 +90,7 @@ impl LoadedViewer {
                 name: self.organization_name,
                 created_at: self.organization_created_at,
                 allow_force_checkin: self.allow_force_checkin,
+                people: self.people,
             },
             unread: self.unread,
         }

@@ -11,6 +11,7 @@ engine_tests!(
     nobody_changes_their_own_role_or_disables_themselves,
     changing_the_password_signs_out_other_sessions,
     the_last_owner_stays,
+    the_admins_dashboard_counts_people_however_they_came,
 );
 
 async fn user_pages_are_for_owners_and_admins(engine: Engine) {
@@ -315,4 +316,54 @@ async fn the_last_owner_stays(engine: Engine) {
     // ...who, now an admin, cannot touch the remaining owner.
     let page = owner.get(&format!("/users/{second_id}")).await;
     page.assert_contains("Only an owner can change or disable another owner.");
+}
+
+/// The admins' dashboard says how many people the organization has. The count is kept by the
+/// database (triggers on `users`) and read with the session, so it follows people added through
+/// Keyholder and rows written by anything else — an import, a script — added or removed.
+async fn the_admins_dashboard_counts_people_however_they_came(engine: Engine) {
+    use diesel::RunQueryDsl;
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app(&engine).await;
+    let owner = app.set_up().await;
+    owner.get("/").await.assert_contains("1 person in ");
+    let (member, _) = app
+        .user_browser(&owner, "Mia Member", "mia@example.com", "member")
+        .await;
+    owner.get("/").await.assert_contains("2 people in ");
+    // Members are not shown the count.
+    let page = member.get("/").await;
+    assert!(!page.body.contains("people in "), "{}", page.body);
+
+    let mut conn = app.db();
+    conn.batch_execute(
+        "INSERT INTO users (organization_id, email, name, role, password_hash, created_at, updated_at)
+         VALUES (1, 'imported1@example.com', 'Imported One', 'member', 'x', '2026-01-01 00:00:00',
+             '2026-01-01 00:00:00'),
+             (1, 'imported2@example.com', 'Imported Two', 'member', 'x', '2026-01-01 00:00:00',
+             '2026-01-01 00:00:00')",
+    )
+    .unwrap();
+    owner.get("/").await.assert_contains("4 people in ");
+    diesel::sql_query("DELETE FROM users WHERE email = 'imported2@example.com'")
+        .execute(&mut conn)
+        .unwrap();
+    owner.get("/").await.assert_contains("3 people in ");
+    // A second organization's people are its own.
+    conn.batch_execute(
+        "INSERT INTO organizations (name, created_at) VALUES ('Other', '2026-01-01 00:00:00');
+         UPDATE users SET organization_id = (SELECT max(id) FROM organizations)
+         WHERE email = 'imported1@example.com';",
+    )
+    .unwrap();
+    owner.get("/").await.assert_contains("2 people in ");
+    #[derive(diesel::QueryableByName)]
+    struct People {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        people: i64,
+    }
+    let other: People = diesel::sql_query("SELECT people FROM organizations WHERE name = 'Other'")
+        .get_result(&mut conn)
+        .unwrap();
+    assert_eq!(other.people, 1);
 }
